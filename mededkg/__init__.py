@@ -1,0 +1,1 @@
+"""MedEdKG: an open knowledge graph of medical education."""

@@ -1,0 +1,5 @@
+"""``python -m mededkg`` is the ``mededkg`` command."""
+
+from mededkg.cli import main
+
+main()

@@ -1,0 +1,201 @@
+"""The one pipeline: load → reason (OWL 2 RL) → validate (SHACL) → write the store.
+
+This module alone knows the order of the steps. Each step is a plain function that
+returns what the next one takes; the build is all-or-nothing: the store is replaced
+only after every step succeeded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Dataset, Graph, URIRef
+
+from mededkg.errors import ValidationFailed
+from mededkg.load import (
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    SHAPES_GRAPH,
+    Converter,
+    Source,
+    added_sources,
+    graph_iri,
+    graph_name,
+    load,
+    project_sources,
+)
+from mededkg.reason import reason
+from mededkg.settings import Config
+from mededkg.store import write_store
+from mededkg.terms import to_oxigraph
+from mededkg.validate import ValidationReport, validate
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one pipeline step did: its name, how long it took, how many triples."""
+
+    name: str
+    seconds: float
+    triples: int
+    detail: str = ""
+
+
+@dataclass
+class BuildResult:
+    """The outcome of a build: dataset (with ``inferred``), report and steps."""
+
+    dataset: Dataset
+    report: ValidationReport
+    steps: list[Step] = field(default_factory=list)
+    store_folder: Path | None = None
+
+
+class Reporter:
+    """Receives progress events; the CLI shows them, the default ignores them."""
+
+    def step(self, step: Step) -> None:
+        """A step finished."""
+
+    def file_loaded(self, source: Source, triples: int, done: int, total: int) -> None:
+        """A source file was parsed."""
+
+    def step_started(self, name: str) -> None:
+        """A step began."""
+
+
+def sources_for(config: Config, add: Sequence[Path] = ()) -> list[Source]:
+    """Every source of a build: the project's files, then the ``--add`` paths."""
+    return project_sources(config.root) + added_sources(add)
+
+
+def load_dataset(
+    config: Config,
+    add: Sequence[Path] = (),
+    *,
+    reporter: Reporter | None = None,
+    converters: dict[str, Converter] | None = None,
+) -> Dataset:
+    """Load step only: parse every source into its named graph."""
+    reporter = reporter or Reporter()
+    sources = sources_for(config, add)
+    done = 0
+
+    def on_file(source: Source, triples: int) -> None:
+        nonlocal done
+        done += 1
+        reporter.file_loaded(source, triples, done, len(sources))
+
+    return load(
+        sources, base_iri=config.base_iri, converters=converters, on_file=on_file
+    )
+
+
+def validate_dataset(dataset: Dataset, base_iri: str) -> ValidationReport:
+    """Validate step: the asserted data graphs against the ``shapes`` graph."""
+    return validate(
+        data_graphs(dataset, base_iri),
+        shapes=dataset.graph(graph_iri(base_iri, SHAPES_GRAPH)),
+        ontology=dataset.graph(graph_iri(base_iri, ONTOLOGY_GRAPH)),
+    )
+
+
+def build(
+    config: Config,
+    add: Sequence[Path] = (),
+    *,
+    reporter: Reporter | None = None,
+    converters: dict[str, Converter] | None = None,
+    write: bool = True,
+) -> BuildResult:
+    """Run the whole pipeline and, if the data conforms, replace the store.
+
+    Args:
+        config: settings (project root, base IRI, store path).
+        add: extra RDF files or folders, each loaded into its own ``add/<stem>`` graph.
+        reporter: progress events.
+        converters: readers for non-RDF sources by suffix.
+        write: write the store (``False`` runs the checks only).
+
+    Raises:
+        LoadError: a source cannot be parsed (file and line in the message).
+        ValidationFailed: the data violates the shapes; the store is untouched.
+    """
+    reporter = reporter or Reporter()
+    result = BuildResult(Dataset(), ValidationReport(True, (), Graph()))
+    with _step("load", reporter, result) as count:
+        dataset = result.dataset = load_dataset(
+            config, add, reporter=reporter, converters=converters
+        )
+        count.triples = len(dataset)
+    with _step("reason", reporter, result) as count:
+        inferred = reason(
+            dataset.graph(iri)
+            for iri in graph_iris(dataset)
+            if graph_name(config.base_iri, str(iri)) != SHAPES_GRAPH
+        )
+        target = dataset.graph(graph_iri(config.base_iri, INFERRED_GRAPH))
+        for triple in inferred:
+            target.add(triple)
+        count.triples = len(target)
+    with _step("validate", reporter, result) as count:
+        report = result.report = validate_dataset(dataset, config.base_iri)
+        count.triples = len(report.results)
+    if not report.conforms:
+        raise ValidationFailed(report, report.summary())
+    if write:
+        with _step("store", reporter, result) as count:
+            result.store_folder = write_store(dataset_quads(dataset), config.store_path)
+            count.triples = len(dataset)
+    return result
+
+
+@dataclass
+class _Count:
+    triples: int = 0
+
+
+@contextmanager
+def _step(name: str, reporter: Reporter, result: BuildResult) -> Iterator[_Count]:
+    reporter.step_started(name)
+    start = time.perf_counter()
+    count = _Count()
+    yield count
+    step = Step(name, time.perf_counter() - start, count.triples)
+    result.steps.append(step)
+    reporter.step(step)
+
+
+def graph_iris(dataset: Dataset) -> list[URIRef]:
+    """The IRIs of the dataset's non-empty named graphs, sorted."""
+    return sorted(
+        g.identifier
+        for g in dataset.graphs()
+        if isinstance(g.identifier, URIRef) and len(g) and g.identifier != _DEFAULT
+    )
+
+
+def data_graphs(dataset: Dataset, base_iri: str) -> list[Graph]:
+    """The asserted instance graphs: all but ontology, shapes and inferred."""
+    skip = {ONTOLOGY_GRAPH, SHAPES_GRAPH, INFERRED_GRAPH}
+    return [
+        dataset.graph(iri)
+        for iri in graph_iris(dataset)
+        if graph_name(base_iri, str(iri)) not in skip
+    ]
+
+
+def dataset_quads(dataset: Dataset) -> Iterator[ox.Quad]:
+    """Every triple of every named graph, as pyoxigraph quads."""
+    for iri in graph_iris(dataset):
+        graph_node = ox.NamedNode(str(iri))
+        for s, p, o in dataset.graph(iri):
+            yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), graph_node)  # type: ignore[arg-type]
+
+
+_DEFAULT = URIRef("urn:x-rdflib:default")

@@ -1,0 +1,376 @@
+"""The ``mededkg`` command line: thin verbs over the pipeline functions.
+
+Exit codes: 0 success · 1 the data does not conform to the shapes · 2 usage or input
+error (bad file, bad query, missing store).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from mededkg import build as build_module
+from mededkg.errors import MedEdKGError, StoreNotFound, ValidationFailed
+from mededkg.export import graphs_lost, select_quads, serialize_quads, write_atomically
+from mededkg.formats import RESULT_FORMATS, rdf_format, rdf_format_names, result_format
+from mededkg.load import Source, graph_iri
+from mededkg.namedqueries import resolve_query
+from mededkg.query import AskResult, GraphResult, Limits, SelectResult, execute
+from mededkg.resources import queries_dir
+from mededkg.results import serialize_graph, serialize_results
+from mededkg.settings import SETTINGS, Config, load_config
+from mededkg.stats import stats as compute_stats
+from mededkg.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CODES = (
+    "Exit codes: 0 ok, 1 data does not conform to the shapes, 2 usage or input error."
+)
+
+
+def _settings_epilog() -> str:
+    lines = ["Settings (flag / environment variable, default):", ""]
+    for s in SETTINGS:
+        default = s.default or "(see help)"
+        lines.append(f"  {s.flag} / {s.env_var} [{default}]: {s.help}")
+    return "\b\n" + "\n".join(lines) + "\n\n" + EXIT_CODES
+
+
+def settings_options(func: F) -> F:
+    """Add one option per setting; the values arrive as ``settings`` (a dict)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {s.name: kwargs.pop(s.name) for s in SETTINGS}
+        return func(*args, config=_config(values), **kwargs)
+
+    for setting in reversed(SETTINGS):
+        wrapper = click.option(
+            setting.flag,
+            setting.name,
+            default=None,
+            help=f"{setting.help} [env {setting.env_var}]",
+            show_envvar=False,
+        )(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def _config(values: dict[str, Any]) -> Config:
+    try:
+        return load_config(values, os.environ)
+    except MedEdKGError as error:
+        raise click.UsageError(str(error)) from error
+
+
+class CliReporter(build_module.Reporter):
+    """Build progress on stderr: a bar while loading (terminal only), a line a step."""
+
+    def __init__(self, console: Console, *, quiet: bool) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.progress: Progress | None = None
+        self.task: Any = None
+
+    def step_started(self, name: str) -> None:
+        if self.quiet:
+            return
+        if name == "load" and self.console.is_terminal:
+            self.progress = Progress(
+                TextColumn("loading"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                console=self.console,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("", total=None)
+        elif name != "load" and self.console.is_terminal:
+            self.console.print(f"  {name} …", end="\r")
+
+    def file_loaded(self, source: Source, triples: int, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress.update(
+                self.task, total=total, completed=done, description=source.path.name
+            )
+
+    def step(self, step: build_module.Step) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        if not self.quiet:
+            unit = "results" if step.name == "validate" else "triples"
+            self.console.print(
+                f"  {step.name:<9} {step.triples:>9,} {unit:<8} {step.seconds:7.2f} s"
+            )
+
+
+def _fail(error: MedEdKGError) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn a :class:`MedEdKGError` into a message on stderr and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ValidationFailed as error:
+            click.echo(error.report.text(), err=True, nl=False)
+            click.echo(
+                "error: the build stopped; the previous store is unchanged", err=True
+            )
+            sys.exit(1)
+        except MedEdKGError as error:
+            _fail(error)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(epilog=_settings_epilog())
+@click.version_option(package_name="mededkg")
+def main() -> None:
+    """MedEdKG: build, validate, query, serve and export the medical-education graph."""
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "--add",
+    "add",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra RDF file or folder, loaded into its own named graph add/<stem>. "
+    "Repeatable.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@settings_options
+@handle_errors
+def build(config: Config, add: tuple[Path, ...], quiet: bool) -> None:
+    """Load, reason (OWL 2 RL), validate (SHACL) and write the store."""
+    console = Console(stderr=True)
+    reporter = CliReporter(console, quiet=quiet)
+    result = build_module.build(config, add, reporter=reporter)
+    if not quiet:
+        total = sum(s.seconds for s in result.steps)
+        console.print(
+            f"  built {config.store_path} in {total:.2f} s: {result.report.summary()}"
+        )
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "turtle", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--add",
+    "add",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra RDF file or folder to validate with the project data.",
+)
+@settings_options
+@handle_errors
+def validate(config: Config, fmt: str, add: tuple[Path, ...]) -> None:
+    """Validate the data against the SHACL shapes and print the report."""
+    dataset = build_module.load_dataset(config, add)
+    report = build_module.validate_dataset(dataset, config.base_iri)
+    output = {"text": report.text, "turtle": report.to_turtle, "json": report.to_json}
+    click.echo(output[fmt](), nl=fmt != "text")
+    sys.exit(0 if report.conforms else 1)
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("name_or_file")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(
+        ["table", *[f.name for f in RESULT_FORMATS], *rdf_format_names()]
+    ),
+    default="table",
+    show_default=True,
+    help="A table, a SPARQL results format, or an RDF format for graph results.",
+)
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A value for a declared parameter of the query. Repeatable.",
+)
+@settings_options
+@handle_errors
+def query(config: Config, name_or_file: str, fmt: str, params: tuple[str, ...]) -> None:
+    """Run a named query from queries/ (by file stem) or any .rq file."""
+    named = resolve_query(name_or_file, queries_dir(config.root))
+    values = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.UsageError(f"--param takes NAME=VALUE, got {item!r}")
+        values[name] = value
+    store = Store.open(config.store_path)
+    result = execute(
+        store, named.text, limits=_limits(config), substitutions=named.bind(values)
+    )
+    _print_result(result, fmt)
+
+
+def _limits(config: Config) -> Limits:
+    return Limits(config.query_timeout, config.result_limit, config.service_allowlist)
+
+
+def _print_result(result: SelectResult | AskResult | GraphResult, fmt: str) -> None:
+    out = sys.stdout.buffer
+    if isinstance(result, GraphResult):
+        out.write(
+            serialize_graph(result, rdf_format("turtle" if fmt == "table" else fmt))
+        )
+    elif fmt == "table":
+        Console().print(_table(result))
+    elif fmt in rdf_format_names():
+        raise click.UsageError(f"--format {fmt} is for CONSTRUCT/DESCRIBE queries")
+    else:
+        out.write(serialize_results(result, result_format(fmt)))
+    if getattr(result, "truncated", False):
+        click.echo(
+            "warning: the result was cut at the row limit (result_limit)", err=True
+        )
+
+
+def _table(result: SelectResult | AskResult) -> Table | str:
+    if isinstance(result, AskResult):
+        return "true" if result.value else "false"
+    table = Table(*result.variables, caption=f"{len(result.rows)} row(s)")
+    for row in result.rows:
+        table.add_row(*("" if t is None else t.value for t in row))
+    return table
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "--graph",
+    "graphs",
+    multiple=True,
+    metavar="NAME",
+    help="A named graph (short name such as 'institutions', or its IRI). "
+    "Repeatable; default: all graphs.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(rdf_format_names()),
+    required=True,
+    help="RDF format of the export.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="File to write (atomically); default: standard output.",
+)
+@settings_options
+@handle_errors
+def export(
+    config: Config, graphs: tuple[str, ...], fmt: str, output: Path | None
+) -> None:
+    """Export graphs of the store as pretty, prefixed, deterministic RDF."""
+    store = Store.open(config.store_path)
+    iris = [g if "://" in g else str(graph_iri(config.base_iri, g)) for g in graphs]
+    quads = select_quads(store, iris)
+    rdf = rdf_format(fmt)
+    merged = graphs_lost(quads, rdf)
+    if merged:
+        click.echo(
+            f"note: {fmt} has no named graphs: the {merged} graphs are merged into "
+            "one; use trig or nq to keep them apart",
+            err=True,
+        )
+    data = serialize_quads(quads, rdf)
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        write_atomically(output, data)
+        click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@settings_options
+@handle_errors
+def stats(config: Config, fmt: str) -> None:
+    """Show triples per named graph and instances per class."""
+    result = compute_stats(Store.open(config.store_path))
+    if fmt == "json":
+        import json
+        from dataclasses import asdict
+
+        click.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    graphs = Table(
+        "graph",
+        "triples",
+        "source",
+        "licence",
+        caption=f"{result.triples:,} triples in all",
+    )
+    for g in result.graphs:
+        graphs.add_row(g.iri, f"{g.triples:,}", g.source, g.license)
+    console.print(graphs)
+    classes = Table("class", "label", "instances")
+    for c in result.classes:
+        classes.add_row(c.iri, c.label_en or c.label_zh, f"{c.instances:,}")
+    console.print(classes)
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option("--quiet", "-q", is_flag=True, help="No build progress output.")
+@settings_options
+@handle_errors
+def serve(config: Config, quiet: bool) -> None:
+    """Serve the SPARQL endpoint and pages with waitress (builds first if needed)."""
+    from waitress import serve as waitress_serve
+
+    from webapp import create_app
+
+    try:
+        Store.open(config.store_path).named_graphs()
+    except StoreNotFound:
+        click.echo(f"no store at {config.store_path}: building it first", err=True)
+        build_module.build(
+            config, reporter=CliReporter(Console(stderr=True), quiet=quiet)
+        )
+    app = create_app(config)
+    click.echo(
+        f"serving MedEdKG on http://{config.host}:{config.port}/ "
+        f"(SPARQL endpoint: /sparql)",
+        err=True,
+    )
+    waitress_serve(
+        app, host=config.host, port=config.port, threads=config.threads, ident="MedEdKG"
+    )

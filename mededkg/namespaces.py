@@ -1,0 +1,129 @@
+"""The project's namespaces and the one prefix map bound on every graph and query.
+
+The ontology namespace is a closed :class:`~rdflib.namespace.DefinedNamespace`, so a
+mistyped term fails at import time instead of silently minting a new IRI.
+"""
+
+from __future__ import annotations
+
+from rdflib import Namespace, URIRef
+from rdflib.namespace import DefinedNamespace
+
+BASE_IRI = "https://w3id.org/mededkg/"
+ONTOLOGY_IRI = URIRef(BASE_IRI + "ontology")
+
+
+class MEDEDKG(DefinedNamespace):
+    """Terms of the MedEdKG ontology (see ``docs/vocabulary-contract.md``)."""
+
+    _NS = Namespace(BASE_IRI + "ontology#")
+    _fail = True
+
+    # Classes
+    Organization: URIRef
+    MedicalEducationInstitution: URIRef
+    MedicalUniversity: URIRef
+    UniversityMedicalSchool: URIRef
+    NursingCollege: URIRef
+    PharmacyCollege: URIRef
+    TCMUniversity: URIRef
+    University: URIRef
+    Hospital: URIRef
+    GovernmentBody: URIRef
+    Programme: URIRef
+    DegreeType: URIRef
+    DegreeLevel: URIRef
+    DegreeOrientation: URIRef
+    Discipline: URIRef
+    DisciplineCategory: URIRef
+    FirstLevelDiscipline: URIRef
+    SecondLevelDiscipline: URIRef
+    ProfessionalDegreeCategory: URIRef
+    CatalogueEdition: URIRef
+    Duty: URIRef
+    HospitalService: URIRef
+    HospitalDepartment: URIRef
+    ClientGroup: URIRef
+
+    # Object properties
+    establishedBy: URIRef
+    established: URIRef
+    partOf: URIRef
+    hasPart: URIRef
+    offersProgramme: URIRef
+    offeredBy: URIRef
+    awardsDegree: URIRef
+    inDiscipline: URIRef
+    affiliatedWith: URIRef
+    hasAffiliate: URIRef
+    cooperatesWith: URIRef
+    sharesResourcesWith: URIRef
+    hasDepartment: URIRef
+    hasDuty: URIRef
+    servesClient: URIRef
+    providesService: URIRef
+    degreeLevel: URIRef
+    orientation: URIRef
+    iscedLevel: URIRef
+    sameLevelAs: URIRef
+    supervisingAuthority: URIRef
+    establishedByUnit: URIRef
+
+    # Datatype properties
+    moeCode: URIRef
+    rorId: URIRef
+    wikidataId: URIRef
+    foundingYear: URIRef
+    province: URIRef
+    city: URIRef
+    educationLevel: URIRef
+    durationYears: URIRef
+    minimumClinicalTrainingMonths: URIRef
+    statedCount: URIRef
+
+    # Terms added beyond the contract go below this line (keep the groups above stable).
+
+
+ID = Namespace(BASE_IRI + "id/")
+GRAPH = Namespace(BASE_IRI + "graph/")
+SCHEMA = Namespace("https://schema.org/")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+SSSOM = Namespace("https://w3id.org/sssom/")
+SEMAPV = Namespace("https://w3id.org/semapv/vocab/")
+XKOS = Namespace("http://rdf-vocabulary.ddialliance.org/xkos#")
+WD = Namespace("http://www.wikidata.org/entity/")
+ROR = Namespace("https://ror.org/")
+
+#: The one prefix map: bound on every graph, export and query editor.
+PREFIXES: dict[str, str] = {
+    "mededkg": str(MEDEDKG._NS),
+    "id": str(ID),
+    "graph": str(GRAPH),
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "void": "http://rdfs.org/ns/void#",
+    "sh": str(SH),
+    "schema": str(SCHEMA),
+    "xkos": str(XKOS),
+    "sssom": str(SSSOM),
+    "semapv": str(SEMAPV),
+    "vann": "http://purl.org/vocab/vann/",
+    "wd": str(WD),
+    "ror": str(ROR),
+}
+
+
+def sparql_prologue(prefixes: dict[str, str] | None = None) -> str:
+    """Return ``PREFIX`` lines for *prefixes* (default: :data:`PREFIXES`).
+
+    >>> sparql_prologue({"ex": "http://example.org/"})
+    'PREFIX ex: <http://example.org/>\\n'
+    """
+    items = (prefixes or PREFIXES).items()
+    return "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in items)

@@ -1,0 +1,208 @@
+"""The one table of settings: CLI flags, environment variables, Flask config and docs.
+
+Each :class:`Setting` has a name, a default and a help text. :func:`load_config` reads
+values from explicit overrides (CLI flags), then from an environment mapping passed in
+by the caller (``MEDEDKG_<NAME>``), then the defaults; the core never reads
+``os.environ`` itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mededkg.errors import ConfigError
+from mededkg.namespaces import BASE_IRI
+from mededkg.resources import default_root
+
+ENV_PREFIX = "MEDEDKG_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value."""
+
+    name: str
+    default: str
+    help: str
+    parse: Callable[[str], Any] = str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that sets it, e.g. ``MEDEDKG_PORT``."""
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        """The CLI flag that sets it, e.g. ``--query-timeout``."""
+        return "--" + self.name.replace("_", "-")
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be between 0 and 65535")
+    return value
+
+
+def _iri_list(text: str) -> tuple[str, ...]:
+    return tuple(sorted({item.strip() for item in text.split(",") if item.strip()}))
+
+
+def _base_iri(text: str) -> str:
+    if not text.startswith(("http://", "https://")) or not text.endswith("/"):
+        raise ValueError("must be an http(s) IRI ending with '/'")
+    return text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "root",
+        "",
+        "Project folder with ontology/, data/ and queries/ "
+        "(default: the installed package's own copy).",
+        Path,
+    ),
+    Setting(
+        "store_path",
+        "",
+        "Directory of the embedded Oxigraph store (default: var/store in the project "
+        "folder).",
+        Path,
+    ),
+    Setting(
+        "store_backend",
+        "embedded",
+        "Where the graph lives: embedded (Oxigraph on disk) or memory.",
+        str,
+        ("embedded", "memory"),
+    ),
+    Setting(
+        "base_iri",
+        BASE_IRI,
+        "Base IRI of the dataset's resources and graphs.",
+        _base_iri,
+    ),
+    Setting("host", "127.0.0.1", "Interface the server listens on."),
+    Setting("port", "8000", "Port the server listens on (0 = any free port).", _port),
+    Setting("threads", "8", "Worker threads of the HTTP server.", _positive_int),
+    Setting(
+        "query_timeout",
+        "30",
+        "Time limit of one query, in seconds.",
+        _positive_float,
+    ),
+    Setting(
+        "result_limit",
+        "10000",
+        "Most rows (or triples) one query may return.",
+        _positive_int,
+    ),
+    Setting(
+        "update_token",
+        "",
+        "Bearer token that enables /update and the graph store; empty = read-only.",
+    ),
+    Setting(
+        "service_allowlist",
+        "",
+        "Comma-separated endpoint IRIs that SPARQL SERVICE may call; empty = none.",
+        _iri_list,
+    ),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings, passed down explicitly to every component."""
+
+    root: Path
+    store_path: Path
+    store_backend: str = "embedded"
+    base_iri: str = BASE_IRI
+    host: str = "127.0.0.1"
+    port: int = 8000
+    threads: int = 8
+    query_timeout: float = 30.0
+    result_limit: int = 10000
+    update_token: str = ""
+    service_allowlist: tuple[str, ...] = ()
+
+    def replace(self, **changes: Any) -> Config:
+        """Return a copy with *changes* applied (validated like any other value)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values.update(changes)
+        return Config(**values)
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Resolve every setting: overrides, then ``MEDEDKG_*`` variables, then defaults.
+
+    Args:
+        overrides: values already parsed or as text, e.g. from CLI flags; ``None``
+            values are ignored.
+        environ: an environment mapping (the CLI passes ``os.environ``).
+
+    Raises:
+        ConfigError: naming the setting, its source and the accepted values.
+
+    >>> load_config({"port": "9000"}, {}).port
+    9000
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    environ = environ or {}
+    unknown = set(overrides) - set(SETTINGS_BY_NAME)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            raw, origin = overrides[setting.name], setting.flag
+        elif setting.env_var in environ:
+            raw, origin = environ[setting.env_var], setting.env_var
+        else:
+            raw, origin = setting.default, "default"
+        values[setting.name] = _parse(setting, raw, origin)
+    values["root"] = Path(values["root"] or default_root()).resolve()
+    store_path = values["store_path"] or values["root"] / "var" / "store"
+    values["store_path"] = Path(store_path).absolute()
+    return Config(**values)
+
+
+def _parse(setting: Setting, raw: Any, origin: str) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    if setting.choices and raw not in setting.choices:
+        raise ConfigError(
+            f"{setting.name} ({origin}) is {raw!r}; choose one of: "
+            f"{', '.join(setting.choices)}"
+        )
+    if raw == "" and setting.parse is Path:
+        return raw
+    try:
+        return setting.parse(raw)
+    except ValueError as error:
+        raise ConfigError(f"{setting.name} ({origin}) is {raw!r}: {error}") from error

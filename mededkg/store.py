@@ -1,0 +1,182 @@
+"""Store step: write a built dataset to an Oxigraph store and open it for queries.
+
+The embedded store is a folder of Oxigraph (RocksDB) files. ``store_path`` is a
+symbolic link to the current build in a sibling ``.<name>.builds/`` folder; a new build
+is written into a fresh folder and the link is replaced atomically (``rename``) only
+once the build succeeded, so a failed or interrupted build leaves the previous store
+serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from mededkg.errors import MedEdKGError, QueryError, StoreNotFound
+
+QueryOutcome = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+
+#: How many earlier builds to keep beside the current one (a server may still use one).
+KEEP_PREVIOUS_BUILDS = 1
+
+
+class StoreError(MedEdKGError):
+    """The store folder cannot be written or opened."""
+
+
+class Store:
+    """A read-only view of a built dataset, queried with Oxigraph's SPARQL engine."""
+
+    def __init__(self, inner: ox.Store, *, location: Path | None = None) -> None:
+        self._inner = inner
+        self.location = location
+
+    @classmethod
+    def open(cls, path: Path, *, in_memory: bool = False) -> Store:
+        """Open the built store at *path* read-only.
+
+        Args:
+            path: the configured store path (the link to the current build).
+            in_memory: copy it into an in-memory store (faster joins, more memory).
+
+        Raises:
+            StoreNotFound: if nothing has been built there yet.
+        """
+        if not (path.resolve() / "CURRENT").is_file():
+            raise StoreNotFound(path)
+        try:
+            disk = ox.Store.read_only(str(path.resolve()))
+        except OSError as error:
+            raise StoreError(f"cannot open the store at {path}: {error}") from error
+        if not in_memory:
+            return cls(disk, location=path.resolve())
+        memory = ox.Store()
+        memory.bulk_extend(disk.quads_for_pattern(None, None, None, None))
+        return cls(memory, location=path.resolve())
+
+    @classmethod
+    def from_quads(cls, quads: Iterable[ox.Quad]) -> Store:
+        """An in-memory store holding *quads* (for tests and small graphs)."""
+        inner = ox.Store()
+        inner.bulk_extend(quads)
+        return cls(inner)
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        substitutions: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal]
+        | None = None,
+        default_graph: Sequence[str] = (),
+        named_graphs: Sequence[str] = (),
+    ) -> QueryOutcome:
+        """Evaluate a SPARQL query; the default graph is the union of all graphs.
+
+        Args:
+            sparql: the query text.
+            substitutions: values bound to variables before evaluation.
+            default_graph: graph IRIs forming the default graph instead of the union
+                (the protocol's ``default-graph-uri``).
+            named_graphs: graph IRIs available to ``GRAPH`` (``named-graph-uri``).
+
+        Raises:
+            QueryError: with the parser's message if the query is malformed.
+        """
+        options: dict[str, object] = {}
+        if default_graph:
+            options["default_graph"] = [ox.NamedNode(iri) for iri in default_graph]
+        else:
+            options["use_default_graph_as_union"] = True
+        if named_graphs:
+            options["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs]
+        if substitutions:
+            options["substitutions"] = {
+                ox.Variable(name): term for name, term in substitutions.items()
+            }
+        try:
+            return self._inner.query(sparql, **options)  # type: ignore[arg-type]
+        except SyntaxError as error:
+            raise QueryError(f"malformed query: {error}") from error
+        except ValueError as error:
+            raise QueryError(str(error)) from error
+
+    @property
+    def inner(self) -> ox.Store:
+        """The underlying pyoxigraph store (read-only for a built store)."""
+        return self._inner
+
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
+        """Every quad, or those of the named graph IRI *graph*."""
+        graph_name = ox.NamedNode(graph) if graph else None
+        return iter(self._inner.quads_for_pattern(None, None, None, graph_name))
+
+    def named_graphs(self) -> list[str]:
+        """The IRIs of the named graphs, sorted."""
+        return sorted(
+            g.value for g in self._inner.named_graphs() if isinstance(g, ox.NamedNode)
+        )
+
+    def __len__(self) -> int:
+        return len(self._inner)
+
+
+def write_store(quads: Iterable[ox.Quad], path: Path) -> Path:
+    """Write *quads* as a new build and make it the current store at *path*.
+
+    Returns:
+        The folder of the new build.
+
+    Raises:
+        StoreError: if *path* exists but is not a store link, or writing fails (the
+            previous store is then untouched).
+    """
+    if path.exists() and not path.is_symlink():
+        raise StoreError(
+            f"{path} exists and is not a MedEdKG store link; move it away or choose "
+            "another --store-path"
+        )
+    builds = builds_dir(path)
+    builds.mkdir(parents=True, exist_ok=True)
+    new = (
+        builds / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
+    )
+    try:
+        store = ox.Store(str(new))
+        store.bulk_extend(quads)
+        store.flush()
+        store.optimize()
+        del store
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    _point_link(path, new)
+    _prune(builds, keep=new)
+    return new
+
+
+def builds_dir(path: Path) -> Path:
+    """The folder holding the builds behind the store link *path*."""
+    return path.parent / f".{path.name}.builds"
+
+
+def _point_link(link: Path, target: Path) -> None:
+    tmp = link.parent / f".{link.name}.link-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(os.path.relpath(target, link.parent), tmp)
+    os.replace(tmp, link)
+
+
+def _prune(builds: Path, *, keep: Path) -> None:
+    others = sorted(
+        (p for p in builds.iterdir() if p.is_dir() and p != keep),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in others[: max(0, len(others) - KEEP_PREVIOUS_BUILDS)]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,134 @@
+"""Shared fixtures: a tiny fixture project and the real repository, each built once per
+session into a temporary store, served through Flask's test client and through a real
+waitress server on a free loopback port."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from waitress.server import create_server
+
+from mededkg.build import build
+from mededkg.resources import default_root
+from mededkg.settings import Config, load_config
+from mededkg.store import Store
+from webapp import create_app
+
+TESTS = Path(__file__).parent
+FIXTURE_ROOT = TESTS / "data" / "project"
+
+
+def make_config(root: Path, store_path: Path, **overrides: Any) -> Config:
+    """Settings for a test: a project root and a store path, nothing from the env."""
+    return load_config(
+        {"root": str(root), "store_path": str(store_path), **overrides}, {}
+    )
+
+
+# --- the tiny fixture project -------------------------------------------------------
+@pytest.fixture(scope="session")
+def fixture_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """Settings of the fixture project, with its store built once."""
+    config = make_config(FIXTURE_ROOT, tmp_path_factory.mktemp("fixture") / "store")
+    build(config)
+    return config
+
+
+@pytest.fixture(scope="session")
+def fixture_store(fixture_config: Config) -> Store:
+    """The fixture project's built store, opened read-only."""
+    return Store.open(fixture_config.store_path)
+
+
+@pytest.fixture(scope="session")
+def app(fixture_config: Config, fixture_store: Store) -> Flask:
+    """The real Flask app over the fixture store."""
+    return create_app(fixture_config, store=fixture_store)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Flask's test client for the fixture app."""
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_url(app: Flask) -> Iterator[str]:
+    """Base URL of the fixture app served by a real waitress server on loopback."""
+    yield from _serve(app)
+
+
+# --- the real repository ------------------------------------------------------------
+@pytest.fixture(scope="session")
+def repo_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """Settings of the real repository (ontology/, data/), with its store built once."""
+    config = make_config(default_root(), tmp_path_factory.mktemp("repo") / "store")
+    build(config)
+    return config
+
+
+@pytest.fixture(scope="session")
+def repo_app(repo_config: Config) -> Flask:
+    """The real Flask app over the real graph."""
+    return create_app(repo_config)
+
+
+@pytest.fixture
+def repo_client(repo_app: Flask) -> FlaskClient:
+    """Flask's test client over the real graph."""
+    return repo_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def repo_live_url(repo_app: Flask) -> Iterator[str]:
+    """Base URL of a real waitress server over the real graph."""
+    yield from _serve(repo_app)
+
+
+def _serve(app: Flask) -> Iterator[str]:
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+def sparql_select(
+    client: FlaskClient, query: str, **params: str
+) -> list[dict[str, str]]:
+    """Run a SELECT through ``/sparql``; return the rows as ``{var: value}`` dicts."""
+    response = client.post(
+        "/sparql",
+        data={"query": query, **params},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    payload = response.get_json()
+    return [
+        {var: binding["value"] for var, binding in row.items()}
+        for row in payload["results"]["bindings"]
+    ]
+
+
+def run_named(client: FlaskClient, name: str, **params: str) -> list[dict[str, str]]:
+    """Run the named query *name* through ``/api/queries/<name>`` with *params*; return
+    the rows as ``{var: value}`` dicts."""
+    response = client.get(
+        f"/api/queries/{name}",
+        query_string=params,
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [
+        {var: binding["value"] for var, binding in row.items()}
+        for row in response.get_json()["results"]["bindings"]
+    ]

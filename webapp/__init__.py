@@ -1,0 +1,32 @@
+"""MedEdKG web application: the SPARQL endpoint and the pages over one store."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from mededkg.settings import Config, load_config
+from mededkg.store import Store
+from webapp import api, errors, pages, sparql
+from webapp.context import EXTENSION, AppState
+
+
+def create_app(config: Config | None = None, *, store: Store | None = None) -> Flask:
+    """Create the Flask app over a built store.
+
+    Args:
+        config: settings (default: the defaults, without reading the environment).
+        store: an already opened store (default: open ``config.store_path``).
+
+    Raises:
+        StoreNotFound: if no store was given and none has been built.
+    """
+    config = config or load_config()
+    app = Flask(__name__)
+    app.config.update(MEDEDKG=config, MAX_CONTENT_LENGTH=1024 * 1024)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = AppState(config, store or Store.open(config.store_path))
+    errors.register(app)
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    return app

@@ -1,0 +1,47 @@
+"""Named queries as an API: ``/api/queries`` lists them; ``/api/queries/<name>`` runs
+one with its declared parameters as typed URL parameters (bound as RDF terms)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from mededkg.namedqueries import NamedQuery, named_queries, resolve_query
+from mededkg.query import execute
+from mededkg.resources import queries_dir
+from webapp.context import state
+from webapp.negotiate import respond
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+#: Parameters of the API itself, not of any query.
+RESERVED = {"format"}
+
+
+@bp.route("/queries")
+def list_queries() -> Response:
+    """Every named query with its title, description and parameters."""
+    return jsonify(
+        [_describe(q) for q in named_queries(queries_dir(state().config.root)).values()]
+    )
+
+
+@bp.route("/queries/<name>", methods=["GET", "POST"])
+def run_query(name: str) -> Response:
+    """Run the named query *name* with the request's parameter values."""
+    named = resolve_query(name, queries_dir(state().config.root))
+    values = request.values.to_dict()
+    bindings = named.bind({k: v for k, v in values.items() if k not in RESERVED})
+    result = execute(
+        state().store, named.text, limits=state().limits, substitutions=bindings
+    )
+    return respond(result, values.get("format"))
+
+
+def _describe(query: NamedQuery) -> dict[str, object]:
+    return {
+        "name": query.name,
+        "title": query.title,
+        "description": query.description,
+        "params": [p.__dict__ for p in query.params],
+        "url": f"/api/queries/{query.name}",
+    }

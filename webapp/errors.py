@@ -1,0 +1,59 @@
+"""One error shape for every HTTP error: JSON by default, plain text on request.
+
+``{"error": {"status": 400, "title": "Bad Request", "message": "…"}}`` — at most 2 KB,
+never a stack trace or a server path.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from mededkg.errors import MedEdKGError, QueryNotFound, QueryTimeout
+
+MAX_MESSAGE = 1500
+
+
+def error_response(status: int, title: str, message: str) -> Response:
+    """Build the error response in the form the client accepts."""
+    message = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + " …"
+    best = request.accept_mimetypes.best_match(
+        ["application/json", "text/plain"], default="application/json"
+    )
+    if (
+        best == "text/plain"
+        and request.accept_mimetypes["text/plain"]
+        > (request.accept_mimetypes["application/json"])
+    ):
+        response = Response(f"{status} {title}: {message}\n", mimetype="text/plain")
+    else:
+        response = jsonify(
+            {"error": {"status": status, "title": title, "message": message}}
+        )
+    response.status_code = status
+    return response
+
+
+def register(app: Flask) -> None:
+    """Route every HTTP error through :func:`error_response`."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        response = error_response(status, error.name, error.description or error.name)
+        for header in ("Allow", "Retry-After"):
+            value = error.get_response().headers.get(header)
+            if value:
+                response.headers[header] = value
+        return response
+
+    @app.errorhandler(MedEdKGError)
+    def input_error(error: MedEdKGError) -> Response:
+        status, title = _STATUS.get(type(error), (400, "Bad Request"))
+        return error_response(status, title, str(error))
+
+
+_STATUS: dict[type[MedEdKGError], tuple[int, str]] = {
+    QueryTimeout: (504, "Query Timeout"),
+    QueryNotFound: (404, "Not Found"),
+}
