@@ -91,9 +91,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "store_backend",
         "embedded",
-        "Where the graph lives: embedded (Oxigraph on disk) or memory.",
+        "Where the graph lives: embedded (Oxigraph on disk).",
         str,
-        ("embedded", "memory"),
+        ("embedded",),
     ),
     Setting(
         "base_iri",
@@ -115,11 +115,6 @@ SETTINGS: tuple[Setting, ...] = (
         "10000",
         "Most rows (or triples) one query may return.",
         _positive_int,
-    ),
-    Setting(
-        "update_token",
-        "",
-        "Bearer token that enables /update and the graph store; empty = read-only.",
     ),
     Setting(
         "service_allowlist",
@@ -145,7 +140,6 @@ class Config:
     threads: int = 8
     query_timeout: float = 30.0
     result_limit: int = 10000
-    update_token: str = ""
     service_allowlist: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> Config:
