@@ -354,23 +354,28 @@ def stats(config: Config, fmt: str) -> None:
 @handle_errors
 def serve(config: Config, quiet: bool) -> None:
     """Serve the SPARQL endpoint and pages with waitress (builds first if needed)."""
-    from waitress import serve as waitress_serve
+    from waitress.server import create_server
 
     from webapp import create_app
 
     try:
-        Store.open(config.store_path).named_graphs()
+        store = Store.open(config.store_path)
     except StoreNotFound:
         click.echo(f"no store at {config.store_path}: building it first", err=True)
         build_module.build(
             config, reporter=CliReporter(Console(stderr=True), quiet=quiet)
         )
-    app = create_app(config)
+        store = Store.open(config.store_path)
+    server = create_server(
+        create_app(config, store=store),
+        host=config.host,
+        port=config.port,
+        threads=config.threads,
+        ident="MedEdKG",
+    )
+    port = getattr(server, "effective_port", config.port)
     click.echo(
-        f"serving MedEdKG on http://{config.host}:{config.port}/ "
-        f"(SPARQL endpoint: /sparql)",
+        f"serving MedEdKG on http://{config.host}:{port}/ (SPARQL endpoint: /sparql)",
         err=True,
     )
-    waitress_serve(
-        app, host=config.host, port=config.port, threads=config.threads, ident="MedEdKG"
-    )
+    server.run()

@@ -10,6 +10,7 @@ a half-written file and an existing one stays intact.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -67,7 +68,52 @@ def serialize_statements(
         statements, format=fmt.oxigraph, prefixes=prefixes if with_prefixes else None
     )
     assert isinstance(data, bytes)
+    if fmt.name == "jsonld":
+        return compact_jsonld(data, prefixes)
     return data
+
+
+def compact_jsonld(data: bytes, prefixes: dict[str, str]) -> bytes:
+    """Compact expanded JSON-LD with *prefixes* in an inline ``@context``, indented.
+
+    Only IRIs in keys, ``@id`` and ``@type`` are shortened to ``prefix:local``; the
+    context is inline, so no reader ever fetches a remote context.
+
+    >>> text = compact_jsonld(b'[{"@id": "http://e/a", "http://e/p": "v"}]',
+    ...                       {"e": "http://e/"})
+    >>> json.loads(text)["@graph"]
+    [{'@id': 'e:a', 'e:p': 'v'}]
+    """
+    ordered = sorted(prefixes.items(), key=lambda item: -len(item[1]))
+
+    def iri(value: str) -> str:
+        for name, namespace in ordered:
+            if value.startswith(namespace) and len(value) > len(namespace):
+                return name + ":" + value[len(namespace) :]
+        return value
+
+    def walk(node: object) -> object:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, object] = {}
+        for key, value in node.items():
+            if key in ("@id", "@type"):
+                out[key] = (
+                    [iri(v) for v in value] if isinstance(value, list) else iri(value)
+                )
+            elif key.startswith("@"):
+                out[key] = walk(value)
+            else:
+                out[iri(key)] = walk(value)
+        return out
+
+    document = {
+        "@context": dict(sorted(prefixes.items())),
+        "@graph": walk(json.loads(data)),
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode()
 
 
 def graphs_lost(quads: Iterable[ox.Quad], fmt: RdfFormat) -> int:
