@@ -106,10 +106,11 @@ def validate(
     for graph in data:
         for triple in graph:
             data_graph.add(triple)
+    # pyshacl adds triples to the graphs it is given; it gets copies.
     conforms, report_graph, _ = pyshacl_validate(
         data_graph,
-        shacl_graph=shapes,
-        ont_graph=ontology,
+        shacl_graph=_copy(shapes),
+        ont_graph=_copy(ontology) if ontology is not None else None,
         inference="none",
         advanced=True,
         allow_warnings=True,
@@ -128,6 +129,13 @@ def validate(
         ),
     )
     return ValidationReport(bool(conforms), tuple(results), report_graph)
+
+
+def _copy(graph: Graph) -> Graph:
+    copy = Graph()
+    for triple in graph:
+        copy.add(triple)
+    return copy
 
 
 def _result(graph: Graph, node: Node) -> ValidationResult:

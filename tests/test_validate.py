@@ -63,3 +63,12 @@ def test_asserted_data_is_validated_not_its_closure() -> None:
     data = _graph("ex:h ex:affiliatedWith ex:x .")
     report = validate([data], _graph(SHAPES), _graph(ONTOLOGY))
     assert report.conforms and not report.results
+
+
+def test_validation_never_changes_its_inputs() -> None:
+    data = _graph('ex:cmu a ex:MedicalUniversity ; ex:moeCode "41110" .')
+    shapes, ontology, empty = _graph(SHAPES), _graph(ONTOLOGY), Graph()
+    sizes = len(data), len(shapes), len(ontology)
+    validate([data], shapes, ontology)
+    validate([data], empty, empty)
+    assert (len(data), len(shapes), len(ontology), len(empty)) == (*sizes, 0)
