@@ -175,8 +175,12 @@ def _used_prefixes(
         graph = getattr(statement, "graph_name", None)
         if isinstance(graph, ox.NamedNode):
             iris.add(graph.value)
-    return {
-        name: ns
-        for name, ns in sorted(PREFIXES.items())
-        if any(iri.startswith(ns) for iri in iris)
-    }
+    # A prefix is declared only where a serializer will use it: the longest match.
+    longest_first = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
+    used: dict[str, str] = {}
+    for iri in iris:
+        for name, namespace in longest_first:
+            if iri.startswith(namespace):
+                used[name] = namespace
+                break
+    return dict(sorted(used.items()))

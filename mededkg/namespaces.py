@@ -98,6 +98,19 @@ ROR = Namespace("https://ror.org/")
 PREFIXES: dict[str, str] = {
     "mededkg": str(MEDEDKG._NS),
     "id": str(ID),
+    # One prefix per kind of resource, so dumps read ``institution:4111010025`` rather
+    # than ``id:institution\/4111010025`` (serializers pick the longest prefix).
+    "institution": str(ID) + "institution/",
+    "organization": str(ID) + "organization/",
+    "programme": str(ID) + "programme/",
+    "degreetype": str(ID) + "degree-type/",
+    "source": str(ID) + "source/",
+    "catalogue": str(ID) + "discipline-catalogue/",
+    "disc1997": str(ID) + "discipline/1997/",
+    "disc2011-2018": str(ID) + "discipline/2011-2018/",
+    "disc2022": str(ID) + "discipline/2022/",
+    "iscedlevel": str(ID) + "isced-2011-level/",
+    "iscedf": str(ID) + "isced-f-2013/",
     "graph": str(GRAPH),
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
