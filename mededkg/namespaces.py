@@ -82,6 +82,68 @@ class MEDEDKG(DefinedNamespace):
     statedCount: URIRef
 
     # Terms added beyond the contract go below this line (keep the groups above stable).
+    Academic: URIRef
+    AcademicDegree: URIRef
+    AffiliatedHospital: URIRef
+    BachelorLevel: URIRef
+    BasicMedicine: URIRef
+    Career: URIRef
+    ClinicalMedicine: URIRef
+    ClinicalTrainingSite: URIRef
+    ContinuingEducation: URIRef
+    DoctorInContactWithPatients: URIRef
+    DoctorateLevel: URIRef
+    EducateAndTrainMedicalStudents: URIRef
+    Education: URIRef
+    Gynecology: URIRef
+    HealthVocationalCollege: URIRef
+    HospitalDepartmentRotation: URIRef
+    Hospitalization: URIRef
+    IndependentMedicalInstitution: URIRef
+    InternalMedicine: URIRef
+    Internship: URIRef
+    Laboratory: URIRef
+    MasterLevel: URIRef
+    MedicalScientist: URIRef
+    MedicalStudents: URIRef
+    Nursing: URIRef
+    Objective: URIRef
+    OperatesIndependentlyOfHospitals: URIRef
+    OperationMode: URIRef
+    OtherOrganization: URIRef
+    OutpatientService: URIRef
+    Patients: URIRef
+    PeopleImprovingMedicalSkills: URIRef
+    Pharmacy: URIRef
+    Professional: URIRef
+    ProfessionalDegree: URIRef
+    ProgrammeKind: URIRef
+    ProvideMedicalServices: URIRef
+    Research: URIRef
+    Researcher: URIRef
+    Services: URIRef
+    Surgery: URIRef
+    SurgeryService: URIRef
+    Teachers: URIRef
+    TeachingHospital: URIRef
+    Training: URIRef
+    TrainingEnvironment: URIRef
+    UniversityTeacher: URIRef
+    clinicalTrainingSiteOf: URIRef
+    countQualifier: URIRef
+    countsLevel: URIRef
+    edition: URIRef
+    hasObjective: URIRef
+    hasOperationMode: URIRef
+    inDisciplineUnder: URIRef
+    intendedCareer: URIRef
+    nameCorroboration: URIRef
+    ownership: URIRef
+    programmeKind: URIRef
+    teachingHospitalOf: URIRef
+    trainingEnvironment: URIRef
+    typicalDepartment: URIRef
+    typicalService: URIRef
 
 
 ID = Namespace(BASE_IRI + "id/")
