@@ -21,6 +21,7 @@ from mededkg.load import (
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
     SHAPES_GRAPH,
+    SSSOM_SUFFIX,
     Converter,
     Source,
     added_sources,
@@ -30,10 +31,15 @@ from mededkg.load import (
     project_sources,
 )
 from mededkg.reason import reason
+from mededkg.sssom import sssom_to_graph
 from mededkg.settings import Config
 from mededkg.store import write_store
 from mededkg.terms import to_oxigraph
 from mededkg.validate import ValidationReport, validate
+
+
+#: Readers for the non-RDF sources a build loads.
+DEFAULT_CONVERTERS: dict[str, Converter] = {SSSOM_SUFFIX: sssom_to_graph}
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ def load_dataset(
     """Load step only: parse every source into its named graph."""
     reporter = reporter or Reporter()
     sources = sources_for(config, add)
+    converters = {**DEFAULT_CONVERTERS, **(converters or {})}
     done = 0
 
     def on_file(source: Source, triples: int) -> None:

@@ -348,6 +348,46 @@ def stats(config: Config, fmt: str) -> None:
     console.print(classes)
 
 
+@main.group("import", epilog=EXIT_CODES, invoke_without_command=True)
+@click.option(
+    "--sources",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of source files (default: data/sources in the project).",
+)
+@settings_options
+@handle_errors
+@click.pass_context
+def import_(ctx: click.Context, config: Config, sources: Path | None) -> None:
+    """Regenerate data/*.ttl, data/links and data/reports from data/sources."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from mededkg.importer import import_all
+
+    data = config.root / "data"
+    for path in import_all(sources or data / "sources", data):
+        click.echo(f"wrote {path}", err=True)
+
+
+@import_.command("programmes", epilog=EXIT_CODES)
+@click.argument(
+    "csv_file", type=click.Path(path_type=Path, exists=True, dir_okay=False)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Turtle file to write; load it with `build --add` or put it in data/.",
+)
+@handle_errors
+def import_programmes_command(csv_file: Path, output: Path) -> None:
+    """Turn a programme CSV (see data/templates/programmes.csv) into Turtle."""
+    from mededkg.importer import import_programmes
+
+    click.echo(f"wrote {import_programmes(csv_file, output)}", err=True)
+
+
 @main.command(epilog=EXIT_CODES)
 @click.option("--quiet", "-q", is_flag=True, help="No build progress output.")
 @settings_options

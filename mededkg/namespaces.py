@@ -82,6 +82,8 @@ class MEDEDKG(DefinedNamespace):
     statedCount: URIRef
 
     # Terms added beyond the contract go below this line (keep the groups above stable).
+    StatedCount: URIRef
+    startYear: URIRef
     Academic: URIRef
     AcademicDegree: URIRef
     AffiliatedHospital: URIRef
@@ -165,6 +167,7 @@ PREFIXES: dict[str, str] = {
     "institution": str(ID) + "institution/",
     "organization": str(ID) + "organization/",
     "programme": str(ID) + "programme/",
+    "govbody": str(ID) + "government-body/",
     "degreetype": str(ID) + "degree-type/",
     "source": str(ID) + "source/",
     "catalogue": str(ID) + "discipline-catalogue/",
