@@ -39,113 +39,209 @@ ex:first a mededkg:FirstLevelDiscipline , skos:Concept ; skos:prefLabel "临床�
 """
 
 CASES = [
-    ("institution-moe-code",
-     'ex:x a mededkg:MedicalUniversity ; rdfs:label "某医学院"@zh ; mededkg:moeCode "41110" ;'
-     " dcterms:source src:china-heis-moe .",
-     "ex:x", "exactly one MOE institution code of 10 digits"),
-    ("institution-no-source",
-     'ex:x a mededkg:NursingCollege ; rdfs:label "某护理学院"@zh ; mededkg:moeCode "4111010099" .',
-     "ex:x", "cites its source"),
-    ("institution-no-chinese-label",
-     'ex:x a mededkg:TCMUniversity ; rdfs:label "X"@en ; mededkg:moeCode "4111010099" ;'
-     " dcterms:source src:china-heis-moe .",
-     "ex:x", "rdfs:label in Chinese"),
-    ("institution-bad-ror",
-     'ex:inst mededkg:rorId "https://ror.org/013xs5b60" .', "ex:inst", "ROR's pattern"),
-    ("institution-bad-wikidata", 'ex:inst mededkg:wikidataId "5035687" .', "ex:inst",
-     "Wikidata id"),
-    ("institution-bad-year", 'ex:inst mededkg:foundingYear "1960" .', "ex:inst",
-     "xsd:gYear"),
-    ("institution-bad-level", 'ex:inst mededkg:educationLevel "研究生" .', "ex:inst",
-     "本科 or 专科"),
-    ("institution-authority-not-government",
-     "ex:inst mededkg:supervisingAuthority ex:first .", "ex:inst", "GovernmentBody"),
-    ("hospital-without-institution",
-     'ex:h a mededkg:Hospital ; rdfs:label "H"@en ; mededkg:rorId "013xs5b60" ;'
-     " dcterms:source src:ror-china .",
-     "ex:h", "affiliated with at least one medical education institution"),
-    ("hospital-without-ror",
-     'ex:h a mededkg:Hospital ; rdfs:label "H"@en ; mededkg:affiliatedWith ex:inst ;'
-     " dcterms:source src:ror-china .",
-     "ex:h", "exactly one ROR id"),
-    ("hospital-without-english-label",
-     'ex:h a mededkg:Hospital ; rdfs:label "医院"@zh ; mededkg:rorId "013xs5b60" ;'
-     " mededkg:affiliatedWith ex:inst ; dcterms:source src:ror-china .",
-     "ex:h", "rdfs:label in English"),
-    ("government-body-label",
-     'ex:g a mededkg:GovernmentBody ; rdfs:label "MOE" ; dcterms:source src:china-heis-moe .',
-     "ex:g", "language tag"),
-    ("discipline-bad-notation",
-     'ex:d a mededkg:FirstLevelDiscipline , skos:Concept ; skos:prefLabel "药学"@zh ;'
-     ' skos:notation "107" ; skos:inScheme ex:ed ; skos:broader ex:cat ;'
-     " dcterms:source src:china-discipline-catalog .",
-     "ex:d", "first-level discipline code has 4 digits"),
-    ("discipline-two-notations",
-     'ex:first skos:notation "1003" .', "ex:first", "exactly one code"),
-    ("category-with-broader", "ex:cat skos:broader ex:first .", "ex:cat", "top concept"),
-    ("second-level-under-category",
-     'ex:s a mededkg:SecondLevelDiscipline , skos:Concept ; skos:prefLabel "内科学"@zh ;'
-     ' skos:notation "100201" ; skos:inScheme ex:ed ; skos:broader ex:cat ;'
-     " dcterms:source src:china-discipline-catalog .",
-     "ex:s", "under a first-level discipline"),
-    ("professional-degree-code",
-     'ex:p a mededkg:ProfessionalDegreeCategory , skos:Concept ; skos:prefLabel "临床医学"@zh ;'
-     ' skos:notation "1002" ; skos:inScheme ex:ed ; skos:broader ex:cat ;'
-     " dcterms:source src:china-discipline-catalog .",
-     "ex:p", "third 5 or more"),
-    ("discipline-no-chinese-name",
-     'ex:d a mededkg:DisciplineCategory , skos:Concept ; skos:prefLabel "Medicine"@en ;'
-     ' skos:notation "11" ; skos:inScheme ex:ed ; dcterms:source src:china-discipline-catalog .',
-     "ex:d", "Chinese name"),
-    ("concept-without-scheme",
-     'ex:c a skos:Concept ; skos:prefLabel "Health"@en ; skos:notation "091" ;'
-     " dcterms:source src:isced .",
-     "ex:c", "exactly one concept scheme"),
+    (
+        "institution-moe-code",
+        'ex:x a mededkg:MedicalUniversity ; rdfs:label "某医学院"@zh ; mededkg:moeCode "41110" ;'
+        " dcterms:source src:china-heis-moe .",
+        "ex:x",
+        "exactly one MOE institution code of 10 digits",
+    ),
+    (
+        "institution-no-source",
+        'ex:x a mededkg:NursingCollege ; rdfs:label "某护理学院"@zh ; mededkg:moeCode "4111010099" .',
+        "ex:x",
+        "cites its source",
+    ),
+    (
+        "institution-no-chinese-label",
+        'ex:x a mededkg:TCMUniversity ; rdfs:label "X"@en ; mededkg:moeCode "4111010099" ;'
+        " dcterms:source src:china-heis-moe .",
+        "ex:x",
+        "rdfs:label in Chinese",
+    ),
+    (
+        "institution-bad-ror",
+        'ex:inst mededkg:rorId "https://ror.org/013xs5b60" .',
+        "ex:inst",
+        "ROR's pattern",
+    ),
+    (
+        "institution-bad-wikidata",
+        'ex:inst mededkg:wikidataId "5035687" .',
+        "ex:inst",
+        "Wikidata id",
+    ),
+    (
+        "institution-bad-year",
+        'ex:inst mededkg:foundingYear "1960" .',
+        "ex:inst",
+        "xsd:gYear",
+    ),
+    (
+        "institution-bad-level",
+        'ex:inst mededkg:educationLevel "研究生" .',
+        "ex:inst",
+        "本科 or 专科",
+    ),
+    (
+        "institution-authority-not-government",
+        "ex:inst mededkg:supervisingAuthority ex:first .",
+        "ex:inst",
+        "GovernmentBody",
+    ),
+    (
+        "hospital-without-institution",
+        'ex:h a mededkg:Hospital ; rdfs:label "H"@en ; mededkg:rorId "013xs5b60" ;'
+        " dcterms:source src:ror-china .",
+        "ex:h",
+        "affiliated with at least one medical education institution",
+    ),
+    (
+        "hospital-without-ror",
+        'ex:h a mededkg:Hospital ; rdfs:label "H"@en ; mededkg:affiliatedWith ex:inst ;'
+        " dcterms:source src:ror-china .",
+        "ex:h",
+        "exactly one ROR id",
+    ),
+    (
+        "hospital-without-english-label",
+        'ex:h a mededkg:Hospital ; rdfs:label "医院"@zh ; mededkg:rorId "013xs5b60" ;'
+        " mededkg:affiliatedWith ex:inst ; dcterms:source src:ror-china .",
+        "ex:h",
+        "rdfs:label in English",
+    ),
+    (
+        "government-body-label",
+        'ex:g a mededkg:GovernmentBody ; rdfs:label "MOE" ; dcterms:source src:china-heis-moe .',
+        "ex:g",
+        "language tag",
+    ),
+    (
+        "discipline-bad-notation",
+        'ex:d a mededkg:FirstLevelDiscipline , skos:Concept ; skos:prefLabel "药学"@zh ;'
+        ' skos:notation "107" ; skos:inScheme ex:ed ; skos:broader ex:cat ;'
+        " dcterms:source src:china-discipline-catalog .",
+        "ex:d",
+        "first-level discipline code has 4 digits",
+    ),
+    (
+        "discipline-two-notations",
+        'ex:first skos:notation "1003" .',
+        "ex:first",
+        "exactly one code",
+    ),
+    (
+        "category-with-broader",
+        "ex:cat skos:broader ex:first .",
+        "ex:cat",
+        "top concept",
+    ),
+    (
+        "second-level-under-category",
+        'ex:s a mededkg:SecondLevelDiscipline , skos:Concept ; skos:prefLabel "内科学"@zh ;'
+        ' skos:notation "100201" ; skos:inScheme ex:ed ; skos:broader ex:cat ;'
+        " dcterms:source src:china-discipline-catalog .",
+        "ex:s",
+        "under a first-level discipline",
+    ),
+    (
+        "professional-degree-code",
+        'ex:p a mededkg:ProfessionalDegreeCategory , skos:Concept ; skos:prefLabel "临床医学"@zh ;'
+        ' skos:notation "1002" ; skos:inScheme ex:ed ; skos:broader ex:cat ;'
+        " dcterms:source src:china-discipline-catalog .",
+        "ex:p",
+        "third 5 or more",
+    ),
+    (
+        "discipline-no-chinese-name",
+        'ex:d a mededkg:DisciplineCategory , skos:Concept ; skos:prefLabel "Medicine"@en ;'
+        ' skos:notation "11" ; skos:inScheme ex:ed ; dcterms:source src:china-discipline-catalog .',
+        "ex:d",
+        "Chinese name",
+    ),
+    (
+        "concept-without-scheme",
+        'ex:c a skos:Concept ; skos:prefLabel "Health"@en ; skos:notation "091" ;'
+        " dcterms:source src:isced .",
+        "ex:c",
+        "exactly one concept scheme",
+    ),
     ("edition-bad-notation", 'ex:ed skos:notation "v5" .', "ex:ed", "edition code"),
-    ("scheme-without-label", "ex:sc a skos:ConceptScheme ; dcterms:source src:isced .",
-     "ex:sc", "concept scheme has a skos:prefLabel"),
-    ("stated-count-negative",
-     "ex:n a mededkg:StatedCount ; mededkg:statedCount -1 ;"
-     ' mededkg:countsLevel mededkg:FirstLevelDiscipline ; mededkg:countQualifier "exactly" ;'
-     " dcterms:source src:china-discipline-catalog .",
-     "ex:n", "non-negative"),
-    ("stated-count-qualifier",
-     "ex:n a mededkg:StatedCount ; mededkg:statedCount 88 ;"
-     ' mededkg:countsLevel mededkg:FirstLevelDiscipline ; mededkg:countQualifier "about" ;'
-     " dcterms:source src:china-discipline-catalog .",
-     "ex:n", "exact or a lower bound"),
-    ("degree-two-orientations",
-     'ex:dg a mededkg:DegreeType ; rdfs:label "学位"@zh , "degree"@en ;'
-     " mededkg:degreeLevel mededkg:MasterLevel ;"
-     " mededkg:orientation mededkg:Academic , mededkg:Professional ;"
-     " dcterms:source src:seed-academic-vs-professional-masters .",
-     "ex:dg", "either academic or professional"),
-    ("degree-negative-duration",
-     'ex:dg a mededkg:DegreeType ; rdfs:label "学位"@zh , "degree"@en ;'
-     " mededkg:degreeLevel mededkg:MasterLevel ; mededkg:orientation mededkg:Academic ;"
-     " mededkg:durationYears -3.0 ; dcterms:source src:seed-academic-vs-professional-masters .",
-     "ex:dg", "positive number of years"),
-    ("programme-unknown-institution",
-     "ex:pr a mededkg:Programme ; mededkg:offeredBy ex:nobody ; mededkg:inDiscipline ex:first ;"
-     " mededkg:programmeKind mededkg:ClinicalMedicine ; dcterms:source <https://example.org/> .",
-     "ex:pr", "offered by exactly one medical education institution"),
-    ("programme-without-discipline",
-     "ex:pr a mededkg:Programme ; mededkg:offeredBy ex:inst ;"
-     " mededkg:programmeKind mededkg:ClinicalMedicine ; dcterms:source <https://example.org/> .",
-     "ex:pr", "filed under exactly one discipline"),
-    ("programme-bad-kind",
-     "ex:pr a mededkg:Programme ; mededkg:offeredBy ex:inst ; mededkg:inDiscipline ex:first ;"
-     " mededkg:programmeKind ex:first ; dcterms:source <https://example.org/> .",
-     "ex:pr", "exactly one programme kind"),
+    (
+        "scheme-without-label",
+        "ex:sc a skos:ConceptScheme ; dcterms:source src:isced .",
+        "ex:sc",
+        "concept scheme has a skos:prefLabel",
+    ),
+    (
+        "stated-count-negative",
+        "ex:n a mededkg:StatedCount ; mededkg:statedCount -1 ;"
+        ' mededkg:countsLevel mededkg:FirstLevelDiscipline ; mededkg:countQualifier "exactly" ;'
+        " dcterms:source src:china-discipline-catalog .",
+        "ex:n",
+        "non-negative",
+    ),
+    (
+        "stated-count-qualifier",
+        "ex:n a mededkg:StatedCount ; mededkg:statedCount 88 ;"
+        ' mededkg:countsLevel mededkg:FirstLevelDiscipline ; mededkg:countQualifier "about" ;'
+        " dcterms:source src:china-discipline-catalog .",
+        "ex:n",
+        "exact or a lower bound",
+    ),
+    (
+        "degree-two-orientations",
+        'ex:dg a mededkg:DegreeType ; rdfs:label "学位"@zh , "degree"@en ;'
+        " mededkg:degreeLevel mededkg:MasterLevel ;"
+        " mededkg:orientation mededkg:Academic , mededkg:Professional ;"
+        " dcterms:source src:seed-academic-vs-professional-masters .",
+        "ex:dg",
+        "either academic or professional",
+    ),
+    (
+        "degree-negative-duration",
+        'ex:dg a mededkg:DegreeType ; rdfs:label "学位"@zh , "degree"@en ;'
+        " mededkg:degreeLevel mededkg:MasterLevel ; mededkg:orientation mededkg:Academic ;"
+        " mededkg:durationYears -3.0 ; dcterms:source src:seed-academic-vs-professional-masters .",
+        "ex:dg",
+        "positive number of years",
+    ),
+    (
+        "programme-unknown-institution",
+        "ex:pr a mededkg:Programme ; mededkg:offeredBy ex:nobody ; mededkg:inDiscipline ex:first ;"
+        " mededkg:programmeKind mededkg:ClinicalMedicine ; dcterms:source <https://example.org/> .",
+        "ex:pr",
+        "offered by exactly one medical education institution",
+    ),
+    (
+        "programme-without-discipline",
+        "ex:pr a mededkg:Programme ; mededkg:offeredBy ex:inst ;"
+        " mededkg:programmeKind mededkg:ClinicalMedicine ; dcterms:source <https://example.org/> .",
+        "ex:pr",
+        "filed under exactly one discipline",
+    ),
+    (
+        "programme-bad-kind",
+        "ex:pr a mededkg:Programme ; mededkg:offeredBy ex:inst ; mededkg:inDiscipline ex:first ;"
+        " mededkg:programmeKind ex:first ; dcterms:source <https://example.org/> .",
+        "ex:pr",
+        "exactly one programme kind",
+    ),
     ("dataset-without-title", "ex:ds a dcat:Dataset .", "ex:ds", "dcterms:title"),
-    ("mapping-bad-justification",
-     "ex:m a owl:Axiom ; owl:annotatedSource ex:first ; owl:annotatedProperty skos:closeMatch ;"
-     " owl:annotatedTarget ex:cat ; sssom:mapping_justification semapv:Guesswork .",
-     "ex:m", "SEMAPV justification"),
-    ("mapping-bad-predicate",
-     "ex:m a owl:Axiom ; owl:annotatedSource ex:first ; owl:annotatedProperty owl:sameAs ;"
-     " owl:annotatedTarget ex:cat ; sssom:mapping_justification semapv:LexicalMatching .",
-     "ex:m", "SKOS mapping properties"),
+    (
+        "mapping-bad-justification",
+        "ex:m a owl:Axiom ; owl:annotatedSource ex:first ; owl:annotatedProperty skos:closeMatch ;"
+        " owl:annotatedTarget ex:cat ; sssom:mapping_justification semapv:Guesswork .",
+        "ex:m",
+        "SEMAPV justification",
+    ),
+    (
+        "mapping-bad-predicate",
+        "ex:m a owl:Axiom ; owl:annotatedSource ex:first ; owl:annotatedProperty owl:sameAs ;"
+        " owl:annotatedTarget ex:cat ; sssom:mapping_justification semapv:LexicalMatching .",
+        "ex:m",
+        "SKOS mapping properties",
+    ),
 ]
 
 
@@ -171,16 +267,20 @@ def test_context_alone_conforms(shapes: Graph, ontology: Graph) -> None:
     assert report.conforms, report.text()
 
 
-@pytest.mark.parametrize(("case", "turtle", "focus", "message"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("case", "turtle", "focus", "message"), CASES, ids=[c[0] for c in CASES]
+)
 def test_shape_catches_bad_instance(
     shapes: Graph, ontology: Graph, case: str, turtle: str, focus: str, message: str
 ) -> None:
     data = Graph().parse(data=PREFIXES + CONTEXT + turtle, format="turtle")
     report = validate([data], shapes, ontology)
     expected_focus = "https://w3id.org/mededkg/id/test/" + focus.split(":", 1)[1]
-    hits = [r for r in report.violations if r.focus_node == expected_focus
-            and message in r.message]
+    hits = [
+        r
+        for r in report.violations
+        if r.focus_node == expected_focus and message in r.message
+    ]
     assert hits, report.text()
 
 
@@ -200,8 +300,12 @@ def test_every_data_class_has_a_node_shape(shapes: Graph) -> None:
     for path in sorted(ontology_dir(default_root()).glob("*.ttl")):
         ontology.parse(path)
     sub = URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf")
-    untargeted = {c for c in used if c not in targeted and not
-                  any(s in targeted for s in ontology.transitive_objects(c, sub))}
+    untargeted = {
+        c
+        for c in used
+        if c not in targeted
+        and not any(s in targeted for s in ontology.transitive_objects(c, sub))
+    }
     assert not untargeted
 
 
@@ -218,8 +322,11 @@ def test_every_property_shape_has_message_and_severity(shapes: Graph) -> None:
 
     sh = "http://www.w3.org/ns/shacl#"
     property_shapes = set(shapes.objects(None, URIRef(sh + "property"))) | set(
-        shapes.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
-                        URIRef(sh + "PropertyShape")))
+        shapes.subjects(
+            URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+            URIRef(sh + "PropertyShape"),
+        )
+    )
     assert property_shapes
     for shape in property_shapes:
         assert shapes.value(shape, URIRef(sh + "message")) is not None, shape

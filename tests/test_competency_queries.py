@@ -1,0 +1,307 @@
+"""Every competency question, through the HTTP endpoint, against the real graph.
+
+Expected answers are computed from the source files in data/sources (not copied from
+query output), so a wrong query or a wrong import both fail here.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mededkg.build import build
+from mededkg.resources import default_root
+from mededkg.settings import Config
+from tests.conftest import make_config, run_named
+from webapp import create_app
+
+ROOT = default_root()
+SOURCES = ROOT / "data" / "sources"
+MED = "https://w3id.org/mededkg/ontology#"
+ID = "https://w3id.org/mededkg/id/"
+CAPITAL = ID + "institution/4111010025"  # 首都医科大学, MOE list row 22
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def moe_medical() -> list[dict[str, str]]:
+    rows = _csv(SOURCES / "china-heis-moe" / "china_heis_moe_list.csv")
+    return [r for r in rows if re.search("医|药|护|卫生|中医", r["name_zh"])]
+
+
+@pytest.fixture(scope="module")
+def example_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
+    """The real graph plus the example programmes (invented rows, for CQ04/CQ12)."""
+    config: Config = make_config(ROOT, tmp_path_factory.mktemp("examples") / "store")
+    build(config, [ROOT / "data" / "examples" / "programmes-example.ttl"])
+    app: Flask = create_app(config)
+    yield app.test_client()
+
+
+def test_cq01_every_medical_row_is_an_institution_of_one_kind(
+    repo_client: FlaskClient, moe_medical: list[dict[str, str]]
+) -> None:
+    rows = run_named(repo_client, "cq01-institutions-by-type")
+    assert sum(int(r["institutions"]) for r in rows) == len(moe_medical) == 211
+    kinds = {r["kind"].removeprefix(MED): int(r["institutions"]) for r in rows}
+    nursing = sum(
+        "护理" in r["name_zh"] and not re.search("中医|中药|中西医", r["name_zh"])
+        for r in moe_medical
+    )
+    assert kinds["NursingCollege"] == nursing
+    tcm = sum(bool(re.search("中医|中药|中西医", r["name_zh"])) for r in moe_medical)
+    assert kinds["TCMUniversity"] == tcm
+    only_nursing = run_named(
+        repo_client, "cq01-institutions-by-type", kind=MED + "NursingCollege"
+    )
+    assert [r["kind"] for r in only_nursing] == [MED + "NursingCollege"]
+
+
+def test_cq02_supervising_authority_as_in_the_moe_list(
+    repo_client: FlaskClient, moe_medical: list[dict[str, str]]
+) -> None:
+    rows = run_named(repo_client, "cq02-establishment-and-parts")
+    assert len(rows) == len(moe_medical)
+    expected = {
+        ID + "institution/" + r["moe_code"]: r["authority"] for r in moe_medical
+    }
+    assert {r["institution"]: r["authority_name"] for r in rows} == expected
+    assert not any("established_by" in r for r in rows)
+
+
+def test_cq03_duties_entailed_and_continuing_education_not_invented(
+    repo_client: FlaskClient,
+) -> None:
+    rows = run_named(repo_client, "cq03-duties", institution=CAPITAL)
+    assert sorted(r["duty_en"] for r in rows) == [
+        "education",
+        "research",
+        "services",
+        "training",
+    ]
+    assert run_named(repo_client, "cq03-duties", duty=MED + "ContinuingEducation") == []
+
+
+def test_cq04_programmes_with_level_and_orientation(
+    example_client: FlaskClient,
+) -> None:
+    rows = run_named(example_client, "cq04-programmes", institution=CAPITAL)
+    assert sorted(
+        (r["code"], r.get("level_en"), r.get("orientation_en")) for r in rows
+    ) == [
+        ("1001", "master", "academic"),
+        ("100201", "master", "professional"),
+    ]
+
+
+def test_cq05_hospitals_follow_ror_relationships(repo_client: FlaskClient) -> None:
+    ror = _csv(SOURCES / "ror-china" / "ror_cn_flat.csv")
+    capital = next(r for r in ror if r["ror_id"] == "https://ror.org/013xs5b60")
+    healthcare = {
+        r["ror_id"]
+        for r in ror
+        if "healthcare" in r["types"] and r["status"] == "active"
+    }
+    related = {
+        rel.split("|")[1]
+        for rel in capital["relationships"].split(" || ")
+        if rel.split("|")[0].lower() in ("related", "child")
+    }
+    expected = {
+        ID + "organization/ror-" + i.rsplit("/", 1)[1] for i in related & healthcare
+    }
+    rows = run_named(repo_client, "cq05-hospitals", institution=CAPITAL)
+    assert {r["hospital"] for r in rows} >= expected
+    assert ID + "organization/ror-003regz62" in {
+        r["hospital"] for r in rows
+    }  # Tian Tan
+    assert all(r["relation"] == MED + "affiliatedWith" for r in rows)
+
+
+def test_cq06_differences_come_from_the_ontology(repo_client: FlaskClient) -> None:
+    rows = run_named(repo_client, "cq06-institution-vs-hospital")
+    by_kind: dict[str, set[str]] = {}
+    for r in rows:
+        by_kind.setdefault(r["kind"].removeprefix(MED), set()).add(r["value_en"])
+    assert by_kind["Hospital"] == {
+        "provide medical services",
+        "independent medical institution",
+        "patients",
+    }
+    assert {"educate and train medical students", "medical students", "teachers"} <= (
+        by_kind["MedicalEducationInstitution"]
+    )
+    assert all(
+        r["source"].endswith("seed-medical-education-institutions") for r in rows
+    )
+
+
+def test_cq07_typical_services_and_departments(repo_client: FlaskClient) -> None:
+    rows = run_named(repo_client, "cq07-hospital-services")
+    items = {(r["kind"], r["item_en"]) for r in rows}
+    assert items == {
+        ("service", "outpatient service"),
+        ("service", "surgery"),
+        ("service", "hospitalization"),
+        ("department", "internal medicine"),
+        ("department", "surgery department"),
+        ("department", "gynecology"),
+    }
+
+
+def test_cq08_master_degrees_side_by_side(repo_client: FlaskClient) -> None:
+    rows = {
+        r["orientation_en"]: r
+        for r in run_named(repo_client, "cq08-master-degrees-compared")
+    }
+    assert rows["professional"]["environment_en"] == "rotations in hospital departments"
+    assert float(rows["professional"]["duration_years"]) == 3
+    assert rows["professional"]["careers"] == "doctor in direct contact with patients"
+    assert rows["academic"]["environment_en"] == "laboratory"
+    assert float(rows["academic"]["minimum_clinical_months"]) == 6
+    assert "medical scientist" in rows["academic"]["careers"]
+
+
+def test_cq09_levels_map_to_isced_and_masters_share_a_level(
+    repo_client: FlaskClient,
+) -> None:
+    levels = _csv(SOURCES / "isced" / "isced2011-levels.csv")
+    names = {r["level"]: r["name_en"] for r in levels}
+    rows = run_named(repo_client, "cq09-degree-levels")
+    by_level = {(r["level_en"], r["isced_code"], r["isced_en"]) for r in rows}
+    assert by_level == {
+        ("bachelor", "6", names["6"]),
+        ("master", "7", names["7"]),
+        ("doctorate", "8", names["8"]),
+    }
+    masters = [r for r in rows if r["level_en"] == "master"]
+    assert {r["degree_en"] for r in masters} == {
+        "academic master's degree of medicine",
+        "professional master's degree of medicine",
+    }
+    assert all("same_level_as" in r for r in masters)
+
+
+def test_cq10_counts_per_category_and_edition_match_the_catalogue(
+    repo_client: FlaskClient,
+) -> None:
+    catalogue = _csv(SOURCES / "china-discipline-catalog" / "disciplines.csv")
+    expected = Counter(
+        (r["edition_id"], r["parent_code"])
+        for r in catalogue
+        if r["level"] == "first_level"
+    )
+    rows = run_named(repo_client, "cq10-categories-per-edition")
+    assert len(rows) == sum(r["level"] == "category" for r in catalogue)
+    for row in rows:
+        edition = row["edition"].rsplit("/", 1)[1]
+        assert int(row["first_level"]) == expected[(edition, row["code"])], row
+    medicine_1997 = next(
+        r for r in rows if r["edition"].endswith("/1997") and r["code"] == "10"
+    )
+    assert int(medicine_1997["second_level"]) == sum(
+        r["edition_id"] == "1997" and r["level"] == "second_level" for r in catalogue
+    )
+
+
+def test_catalogue_completeness_compares_stated_and_present(
+    repo_client: FlaskClient,
+) -> None:
+    rows = run_named(repo_client, "catalogue-completeness")
+    first_2011 = next(
+        r
+        for r in rows
+        if r.get("edition", "").endswith("/2011-2018")
+        and r["level"].endswith("FirstLevelDiscipline")
+    )
+    assert (first_2011["stated"], first_2011["present"]) == ("110", "97")
+    seed = [r for r in rows if "edition" not in r]
+    assert {r["stated"] for r in seed} == {"13", "88", "300", "760"}
+
+
+def test_cq11_broader_up_to_the_category_and_narrower(repo_client: FlaskClient) -> None:
+    internal = ID + "discipline/1997/100201"
+    rows = run_named(repo_client, "cq11-broader-narrower", discipline=internal)
+    assert {(r["direction"], r["code"]) for r in rows} == {
+        ("broader", "1002"),
+        ("broader", "10"),
+    }
+    medicine = run_named(
+        repo_client, "cq11-broader-narrower", discipline=ID + "discipline/1997/10"
+    )
+    assert {r["code"] for r in medicine if r["direction"] == "narrower"} >= {
+        "1002",
+        "100201",
+    }
+
+
+def test_cq12_category_finds_programmes_filed_under_second_level(
+    example_client: FlaskClient,
+) -> None:
+    rows = run_named(
+        example_client,
+        "cq12-institutions-under-discipline",
+        discipline=ID + "discipline/1997/10",
+    )
+    assert [(r["institution"], r["filed_under"]) for r in rows] == [
+        (CAPITAL, ID + "discipline/1997/100201")
+    ]
+
+
+def test_cq13_states_the_seed_figure_and_lists_no_invented_unit(
+    repo_client: FlaskClient,
+) -> None:
+    rows = run_named(repo_client, "cq13-self-established-disciplines")
+    assert [(r.get("unit"), r["stated"], r["qualifier"]) for r in rows] == [
+        (None, "760", "more than")
+    ]
+
+
+def test_cq14_links_with_justification_and_the_unlinked(
+    repo_client: FlaskClient,
+) -> None:
+    rows = run_named(repo_client, "cq14-external-links")
+    capital = {
+        (r["predicate"], r["target"], r["justification"])
+        for r in rows
+        if r["entity"] == CAPITAL
+    }
+    skos, semapv = (
+        "http://www.w3.org/2004/02/skos/core#",
+        "https://w3id.org/semapv/vocab/",
+    )
+    assert (
+        skos + "exactMatch",
+        "https://ror.org/013xs5b60",
+        semapv + "LexicalMatching",
+    ) in capital
+    assert (
+        skos + "exactMatch",
+        "http://www.wikidata.org/entity/Q5035687",
+        semapv + "DatabaseCrossReference",
+    ) in capital
+    unmatched = _csv(ROOT / "data" / "reports" / "ror-join-unmatched.csv")
+    not_linked = {r["entity"] for r in rows if r["status"] == "not linked"}
+    assert not_linked == {ID + "institution/" + r["moe_code"] for r in unmatched}
+    assert any(r["target"] == "https://schema.org/Hospital" for r in rows)
+
+
+def test_cq15_isced_field_finds_chinese_disciplines(repo_client: FlaskClient) -> None:
+    rows = run_named(repo_client, "cq15-isced-fields", field=ID + "isced-f-2013/091")
+    codes = {r["code"] for r in rows}
+    assert {"1002", "1011", "1007", "1051"} <= codes
+    nursing = run_named(
+        repo_client, "cq15-isced-fields", field=ID + "isced-f-2013/0913"
+    )
+    assert {r["name"] for r in nursing} == {"护理学", "护理"}
