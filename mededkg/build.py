@@ -31,12 +31,11 @@ from mededkg.load import (
     project_sources,
 )
 from mededkg.reason import reason
-from mededkg.sssom import sssom_to_graph
 from mededkg.settings import Config
+from mededkg.sssom import sssom_to_graph
 from mededkg.store import write_store
 from mededkg.terms import to_oxigraph
 from mededkg.validate import ValidationReport, validate
-
 
 #: Readers for the non-RDF sources a build loads.
 DEFAULT_CONVERTERS: dict[str, Converter] = {SSSOM_SUFFIX: sssom_to_graph}

@@ -1,6 +1,6 @@
-"""The ontology itself: it parses in two independent parsers, every term is documented in
-both languages with a source, it stays inside OWL 2 RL where owlrl can use it, and the
-closed Python namespace lists exactly its terms."""
+"""The ontology itself: it parses in two independent parsers, every term is documented
+in both languages with a source, it stays inside OWL 2 RL where owlrl can use it, and
+the closed Python namespace lists exactly its terms."""
 
 from __future__ import annotations
 

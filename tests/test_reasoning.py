@@ -65,7 +65,8 @@ def store(repo_config: Config) -> Store:
 def test_entailment_is_in_the_inferred_graph(
     store: Store, case: str, pattern: str
 ) -> None:
-    query = f"{PREFIXES} ASK {{ GRAPH <https://w3id.org/mededkg/graph/inferred> {{ {pattern} }} }}"
+    inferred = "<https://w3id.org/mededkg/graph/inferred>"
+    query = f"{PREFIXES} ASK {{ GRAPH {inferred} {{ {pattern} }} }}"
     assert execute(store, query, limits=Limits()) == AskResult(True), case
 
 

@@ -1,5 +1,5 @@
-"""Each SHACL shape catches a crafted bad instance with its own message; the shapes graph
-conforms to SHACL-for-SHACL; the real data has no violation."""
+"""Each SHACL shape catches a crafted bad instance with its own message; the shapes
+graph conforms to SHACL-for-SHACL; the real data has no violation."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ def import_all(sources_dir: Path, out_dir: Path) -> list[Path]:
         The files written, sorted.
     """
     written: list[Path] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     def header(module: str, source: str) -> str:
         return GENERATED.format(module=module, source=source)

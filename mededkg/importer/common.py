@@ -64,8 +64,9 @@ def en(text: str) -> Literal:
 
 
 def normalise_name(name: str) -> str:
-    """Fold a Chinese or English organisation name for exact comparison: NFKC (full-width
-    to half-width), no spaces or brackets, lower case.
+    """Fold an organisation name for exact comparison.
+
+    NFKC (full-width to half-width), no spaces, brackets or quotes, lower case.
 
     >>> normalise_name("首都医科大学（Capital）")
     '首都医科大学capital'
@@ -75,7 +76,7 @@ def normalise_name(name: str) -> str:
 
 
 def write_graph(graph: Graph, path: Path, header: str) -> Path:
-    """Write *graph* as canonical, sorted Turtle with *header*; same graph, same bytes."""
+    """Write *graph* as canonical Turtle after *header* (same graph, same bytes)."""
     quads = [
         ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), ox.DefaultGraph())  # type: ignore[arg-type]
         for s, p, o in graph

@@ -9,6 +9,7 @@ figures, to the seed as their source.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
@@ -149,9 +150,9 @@ def _concept(
 
 
 def _link_editions(graph: Graph, rows: list[dict[str, str]]) -> None:
-    """Link a code whose name persists from one edition to the next (skos:exactMatch)."""
+    """Link codes whose name persists into the next edition (skos:exactMatch)."""
     names = {(r["edition_id"], r["code"]): r["name_zh"] for r in rows}
-    for older, newer in zip(ORDER, ORDER[1:], strict=False):
+    for older, newer in itertools.pairwise(ORDER):
         for (edition, code), name in sorted(names.items()):
             if edition == older and names.get((newer, code)) == name:
                 graph.add(
@@ -179,9 +180,10 @@ def _seed_figures(graph: Graph) -> None:
                 node,
                 SKOS.editorialNote,
                 en(
-                    "The seed names no catalogue edition. 13 categories matches the 2011/2018 "
-                    "edition; 88 first-level disciplines matches neither 2011 (110) nor 2022 "
-                    "(117) but the 1990s catalogues (89 stated for 1997 as amended)."
+                    "The seed names no catalogue edition. 13 categories matches "
+                    "the 2011/2018 edition; 88 first-level disciplines matches "
+                    "neither 2011 (110) nor 2022 (117) but the 1990s catalogues "
+                    "(89 stated for 1997 as amended)."
                 ),
             )
         )

@@ -1,5 +1,5 @@
-"""Medical education institutions from the MOE list, joined to ROR, and the hospitals ROR
-relates to them.
+"""Medical education institutions from the MOE list, joined to ROR, and the hospitals
+that ROR relates to them.
 
 Rules (documented in docs/data.md and tested against the sources):
 
@@ -10,9 +10,9 @@ Rules (documented in docs/data.md and tested against the sources):
   专科 level → health vocational college; 医 → medical university or college; otherwise
   the general class.
 * **Province**: the supervising authority when it is a province-level government
-  (ends in 省 or 自治区, after dropping 教育厅/教育委员会), or a municipality whose name
-  equals the location (北京市 in 北京市); otherwise none (ROR's province is kept in the ROR
-  graph, in English).
+  (ends in 省 or 自治区, after dropping 教育厅/教育委员会), or a municipality whose
+  name equals the location (北京市 in 北京市); otherwise none (ROR's province is kept in
+  the ROR graph, in English).
 * **ROR join**: normalised Chinese name equal to a ROR record's Chinese name, else to
   one of its aliases; more than one active candidate is ambiguous and reported, never
   guessed.
@@ -75,8 +75,10 @@ def is_medical(name_zh: str) -> bool:
 def kind(name_zh: str, level: str) -> URIRef:
     """The institution class derived from the name (and the 本科/专科 level).
 
-    >>> kind("北京中医药大学", "本科").fragment, kind("江苏医药职业学院", "专科").fragment
-    ('TCMUniversity', 'HealthVocationalCollege')
+    >>> kind("北京中医药大学", "本科").fragment
+    'TCMUniversity'
+    >>> kind("江苏医药职业学院", "专科").fragment
+    'HealthVocationalCollege'
     """
     for pattern, cls in KIND_RULES:
         if pattern.search(name_zh):
@@ -91,8 +93,10 @@ def kind(name_zh: str, level: str) -> URIRef:
 def province(authority: str, location: str) -> str | None:
     """The province-level division implied by the supervising authority, if any.
 
-    >>> province("河北省", "石家庄市"), province("北京市", "北京市"), province("教育部", "北京市")
-    ('河北省', '北京市', None)
+    >>> province("河北省", "石家庄市"), province("北京市", "北京市")
+    ('河北省', '北京市')
+    >>> province("教育部", "北京市") is None
+    True
     """
     name = re.sub("(教育厅|教育委员会)$", "", authority)
     if name.endswith(("省", "自治区")):
@@ -295,7 +299,7 @@ def _affiliations(
         for relation in record["relationships"].split(" || "):
             if not relation:
                 continue
-            kind_, target, _label = (relation.split("|") + ["", ""])[:3]
+            kind_, target, _label = [*relation.split("|"), "", ""][:3]
             kind_ = kind_.lower()
             if kind_ not in ("related", "parent", "child"):
                 continue

@@ -19,8 +19,8 @@ CURIE_MAP = {
 }
 METADATA = {
     "mapping_set_id": "https://w3id.org/mededkg/id/mapping-set/ror-wikidata",
-    "mapping_set_description": "MedEdKG institutions and hospitals to their ROR records "
-    "and Wikidata items, from the ROR join of mededkg import",
+    "mapping_set_description": "MedEdKG institutions and hospitals to their ROR "
+    "records and Wikidata items, from the ROR join of mededkg import",
     "license": "http://creativecommons.org/publicdomain/zero/1.0/",
     "mapping_date": "2026-06-23",
 }
@@ -29,7 +29,7 @@ METADATA = {
 def mapping_rows(
     result: JoinResult, ror_rows: list[dict[str, str]], hospitals: list[str]
 ) -> list[dict[str, str]]:
-    """One row per link; the date is the ROR extract's date, so re-runs are identical."""
+    """One row per link, dated with the ROR extract's date so re-runs are identical."""
     by_id = {r["ror_id"]: r for r in ror_rows}
     rows: list[dict[str, str]] = []
     subjects = [
@@ -45,7 +45,7 @@ def mapping_rows(
             else ("semapv:DatabaseCrossReference")
         )
         comment = {
-            "chinese-name": "normalised Chinese name equals the ROR record's Chinese name",
+            "chinese-name": "normalised Chinese name equals the ROR record's",
             "alias": "normalised Chinese name equals an alias of the ROR record",
             "minted": "the hospital resource was created from this ROR record",
         }[how]

@@ -1,0 +1,153 @@
+"""The real repository: every file parses, counts match the sources, every identifier
+in the graph appears in a source file, the build conforms, every query runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from mededkg.load import project_sources
+from mededkg.namedqueries import named_queries
+from mededkg.query import Limits, SelectResult, execute
+from mededkg.resources import default_root, queries_dir
+from mededkg.settings import Config
+from mededkg.store import Store
+
+ROOT = default_root()
+SOURCES = ROOT / "data" / "sources"
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _select(store: Store, query: str) -> list[tuple[str, ...]]:
+    result = execute(store, query, limits=Limits(max_rows=100_000))
+    assert isinstance(result, SelectResult)
+    return [tuple("" if t is None else t.value for t in row) for row in result.rows]
+
+
+@pytest.fixture(scope="module")
+def store(repo_config: Config) -> Store:
+    return Store.open(repo_config.store_path)
+
+
+def test_every_source_file_is_loaded_into_a_named_graph() -> None:
+    graphs = {s.graph for s in project_sources(ROOT)}
+    assert {
+        "ontology",
+        "shapes",
+        "institutions",
+        "ror",
+        "hospitals",
+        "disciplines",
+        "isced",
+        "sources",
+        "degrees",
+        "links",
+    } <= graphs
+
+
+def test_institutions_are_exactly_the_rows_the_rule_selects(store: Store) -> None:
+    moe = _csv(SOURCES / "china-heis-moe" / "china_heis_moe_list.csv")
+    expected = {
+        r["moe_code"] for r in moe if re.search("医|药|护|卫生|中医", r["name_zh"])
+    }
+    rows = _select(
+        store,
+        """PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
+        SELECT ?code WHERE {
+          ?i a mededkg:MedicalEducationInstitution ; mededkg:moeCode ?code }""",
+    )
+    assert {r[0] for r in rows} == expected
+    assert len(expected) == 211
+
+
+def test_every_ror_and_wikidata_id_appears_in_the_source(store: Store) -> None:
+    ror = _csv(SOURCES / "ror-china" / "ror_cn_flat.csv")
+    ror_ids = {r["ror_id"].rsplit("/", 1)[1] for r in ror}
+    wikidata = {r["wikidata"] for r in ror if r["wikidata"]}
+    rows = _select(
+        store,
+        """PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
+        SELECT ?p ?v WHERE {
+          VALUES ?p { mededkg:rorId mededkg:wikidataId } ?s ?p ?v }""",
+    )
+    assert rows
+    for predicate, value in rows:
+        assert value in (ror_ids if predicate.endswith("rorId") else wikidata), value
+    targets = _select(
+        store,
+        """PREFIX owl: <http://www.w3.org/2002/07/owl#>
+        SELECT ?t WHERE { ?a owl:annotatedTarget ?t }""",
+    )
+    for (target,) in targets:
+        if target.startswith("https://ror.org/"):
+            assert target.rsplit("/", 1)[1] in ror_ids
+        if target.startswith("http://www.wikidata.org/entity/"):
+            assert target.rsplit("/", 1)[1] in wikidata
+
+
+def test_every_isced_and_discipline_code_appears_in_the_source(store: Store) -> None:
+    fields = {r["code"] for r in _csv(SOURCES / "isced" / "isced-f-2013-fields.csv")}
+    codes = {
+        (r["edition_id"], r["code"])
+        for r in _csv(SOURCES / "china-discipline-catalog" / "disciplines.csv")
+    }
+    rows = _select(
+        store,
+        """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT ?c ?n WHERE { ?c skos:notation ?n ; a skos:Concept }""",
+    )
+    for concept, notation in rows:
+        if "/isced-f-2013/" in concept:
+            assert notation in fields
+        elif "/discipline/" in concept:
+            edition = concept.split("/discipline/")[1].split("/")[0]
+            assert (edition, notation) in codes
+
+
+def test_unmatched_report_and_joined_institutions_partition_the_list(
+    store: Store,
+) -> None:
+    report = _csv(ROOT / "data" / "reports" / "ror-join-unmatched.csv")
+    joined = _select(
+        store,
+        """PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
+        SELECT ?code WHERE { ?i mededkg:moeCode ?code ; mededkg:rorId ?r }""",
+    )
+    assert len(report) + len(joined) == 211
+    assert not {r["moe_code"] for r in report} & {r[0] for r in joined}
+
+
+def test_every_sourced_resource_cites_a_described_source(store: Store) -> None:
+    rows = _select(
+        store,
+        """PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT DISTINCT ?src WHERE { ?s dcterms:source ?src
+          FILTER(STRSTARTS(STR(?src), "https://w3id.org/mededkg/id/source/")) }""",
+    )
+    described = {
+        r[0]
+        for r in _select(
+            store,
+            """PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT ?s WHERE { ?s dcterms:title ?t }""",
+        )
+    }
+    assert {r[0] for r in rows} <= described
+
+
+def test_every_named_query_runs_through_the_endpoint(repo_client: FlaskClient) -> None:
+    queries = named_queries(queries_dir(ROOT))
+    assert len([q for q in queries if q.startswith("cq")]) == 15
+    for name in queries:
+        response = repo_client.get(f"/api/queries/{name}")
+        assert response.status_code == 200, (name, response.get_data(as_text=True))
+        assert "truncated" not in json.dumps(dict(response.headers)).lower()
