@@ -20,7 +20,12 @@ from rich.table import Table
 
 from mededkg import build as build_module
 from mededkg.errors import MedEdKGError, StoreNotFound, ValidationFailed
-from mededkg.export import graphs_lost, select_quads, serialize_quads, write_atomically
+from mededkg.export import (
+    graphs_lost,
+    select_quads,
+    serialize_quads,
+    write_atomically,
+)
 from mededkg.formats import RESULT_FORMATS, rdf_format, rdf_format_names, result_format
 from mededkg.load import Source, graph_iri
 from mededkg.namedqueries import resolve_query
@@ -386,6 +391,25 @@ def import_programmes_command(csv_file: Path, output: Path) -> None:
     from mededkg.importer import import_programmes
 
     click.echo(f"wrote {import_programmes(csv_file, output)}", err=True)
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="HTML file to write (default: docs/ontology.html in the project).",
+)
+@settings_options
+@handle_errors
+def docs(config: Config, output: Path | None) -> None:
+    """Generate the ontology documentation page from ontology/ and its shapes."""
+    from mededkg.ontodoc import from_files, render_html
+
+    target = output or config.root / "docs" / "ontology.html"
+    write_atomically(target, render_html(from_files(config.root)).encode())
+    click.echo(f"wrote {target}", err=True)
 
 
 @main.command(epilog=EXIT_CODES)

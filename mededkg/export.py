@@ -141,6 +141,9 @@ def write_atomically(path: Path, data: bytes) -> None:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
+        # The temporary file is private (0600); the result keeps the mode of the file
+        # it replaces, or gets the ordinary 0644.
+        os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         os.replace(tmp_name, path)
     except OSError as error:
         if tmp_name:

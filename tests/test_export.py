@@ -87,6 +87,17 @@ def test_unknown_graph_is_an_error(fixture_store: Store) -> None:
         select_quads(fixture_store, ["https://w3id.org/mededkg/graph/nope"])
 
 
+def test_written_files_are_readable_and_keep_their_mode(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.ttl"
+    write_atomically(fresh, b"x")
+    assert fresh.stat().st_mode & 0o777 == 0o644
+    kept = tmp_path / "kept.ttl"
+    kept.write_bytes(b"old")
+    kept.chmod(0o640)
+    write_atomically(kept, b"new")
+    assert kept.stat().st_mode & 0o777 == 0o640
+
+
 def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
     target = tmp_path / "out.ttl"
     target.write_bytes(b"old")

@@ -89,3 +89,46 @@ def test_only_rl_friendly_class_expressions(ontology: Graph) -> None:
     # someValuesFrom restrictions appear only as subclasses.
     for restriction in ontology.subjects(OWL.someValuesFrom, None):
         assert not list(ontology.subjects(RDFS.subClassOf, restriction))
+
+
+def test_generated_docs_are_up_to_date() -> None:
+    from mededkg.ontodoc import from_files, render_html
+
+    committed = (default_root() / "docs" / "ontology.html").read_text(encoding="utf-8")
+    assert render_html(from_files(default_root())) == committed, "run `mededkg docs`"
+
+
+def test_docs_show_both_languages_axioms_and_shapes() -> None:
+    from mededkg.ontodoc import from_files
+
+    doc = from_files(default_root())
+    hospital = next(t for t in doc.classes if t.name == "Hospital")
+    assert (hospital.label_en, hospital.label_zh) == ("hospital", "医院")
+    assert ("mededkg:servesClient", "mededkg:Patients") in hospital.restrictions
+    assert any("exactly one ROR id" in c for c in hospital.constraints)
+
+
+def test_loads_in_owlready2(tmp_path: Path) -> None:
+    import io
+
+    import owlready2
+
+    world = owlready2.World()
+    # The main ontology first, under its own IRI, so that the alignments' owl:imports
+    # resolves locally instead of over the network.
+    for path, iri in (
+        (ontology_dir(default_root()) / "mededkg.ttl", MED.rstrip("#")),
+        (
+            ontology_dir(default_root()) / "alignments.ttl",
+            MED.rstrip("#") + "/alignments",
+        ),
+    ):
+        data = ox.serialize(list(ox.parse(path=path)), format=ox.RdfFormat.N_TRIPLES)
+        world.get_ontology(iri).load(fileobj=io.BytesIO(data), format="ntriples")
+    names = {c.name for c in world.classes()}
+    assert {
+        "MedicalEducationInstitution",
+        "Hospital",
+        "DegreeType",
+        "Discipline",
+    } <= names
