@@ -27,7 +27,7 @@ from mededkg.export import (
     write_atomically,
 )
 from mededkg.formats import RESULT_FORMATS, rdf_format, rdf_format_names, result_format
-from mededkg.load import Source, graph_iri
+from mededkg.load import Source, graph_iri, graph_name
 from mededkg.namedqueries import resolve_query
 from mededkg.query import AskResult, GraphResult, Limits, SelectResult, execute
 from mededkg.resources import queries_dir
@@ -345,7 +345,12 @@ def stats(config: Config, fmt: str) -> None:
         caption=f"{result.triples:,} triples in all",
     )
     for g in result.graphs:
-        graphs.add_row(g.iri, f"{g.triples:,}", g.source, g.license)
+        graphs.add_row(
+            graph_name(config.base_iri, g.iri),
+            f"{g.triples:,}",
+            ", ".join(sorted(s.rsplit("/", 1)[-1] for s in g.source.split())),
+            ", ".join(sorted(s.rsplit("/", 1)[-1] for s in g.license.split())),
+        )
     console.print(graphs)
     classes = Table("class", "label", "instances")
     for c in result.classes:

@@ -83,6 +83,12 @@ class MEDEDKG(DefinedNamespace):
 
     # Terms added beyond the contract go below this line (keep the groups above stable).
     StatedCount: URIRef
+    dutyOf: URIRef
+    clientOf: URIRef
+    serviceProvidedBy: URIRef
+    departmentOf: URIRef
+    awardedBy: URIRef
+    disciplineOf: URIRef
     startYear: URIRef
     Academic: URIRef
     AcademicDegree: URIRef

@@ -96,6 +96,10 @@ SOURCES = (
     ),
 )
 
+#: Licence of MedEdKG's own curated files (ontology, shapes, degrees, mappings).
+PROJECT_LICENSE = "https://spdx.org/licenses/CC-BY-4.0"
+CURATED = {"ontology", "shapes", "degrees", "inferred", "links"}
+
 #: Named graph → (source slugs, importer module that produced it).
 GRAPHS: dict[str, tuple[tuple[str, ...], str]] = {
     "institutions": (("china-heis-moe",), "mededkg.importer.institutions (moe_graph)"),
@@ -110,6 +114,18 @@ GRAPHS: dict[str, tuple[tuple[str, ...], str]] = {
     "degrees": (
         ("seed-academic-vs-professional-masters", "isced", "china-discipline-catalog"),
         "curated by hand (data/degrees.ttl)",
+    ),
+    "ontology": (
+        (
+            "seed-medical-education-institutions",
+            "seed-academic-vs-professional-masters",
+        ),
+        "curated by hand (ontology/*.ttl)",
+    ),
+    "shapes": ((), "curated by hand (ontology/shapes/*.ttl)"),
+    "inferred": (
+        (),
+        "the OWL 2 RL reasoner (owlrl) at build time, from all graphs but shapes",
     ),
     "links": (
         ("ror-china", "isced", "china-discipline-catalog"),
@@ -143,6 +159,8 @@ def build() -> Graph:
         for slug in slugs:
             graph.add((node, DCTERMS.source, source(slug)))
         licences = {i.license for i in SOURCES if i.slug in slugs and i.license}
+        if name in CURATED:
+            licences.add(PROJECT_LICENSE)
         for licence in sorted(licences):
             graph.add((node, DCTERMS.license, URIRef(licence)))
     return graph
