@@ -64,6 +64,17 @@ def service_endpoints(query: str) -> list[str]:
     return found
 
 
+def declares_dataset(query: str) -> bool:
+    """True if the query has ``FROM`` or ``FROM NAMED`` clauses of its own.
+
+    >>> declares_dataset("SELECT * FROM <http://g> WHERE { ?s ?p ?o }")
+    True
+    >>> declares_dataset('SELECT * WHERE { ?s ?p "FROM" }')
+    False
+    """
+    return any(k == "name" and t.upper() == "FROM" for k, t in tokens(query))
+
+
 def check_services(query: str, allowlist: Sequence[str]) -> None:
     """Raise unless every ``SERVICE`` endpoint of *query* is in *allowlist*.
 

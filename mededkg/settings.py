@@ -56,6 +56,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -117,6 +124,19 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "query_workers",
+        "2",
+        "Worker processes that run queries (the hard time limit kills a worker); "
+        "0 runs queries in the server process, without a hard limit.",
+        _non_negative_int,
+    ),
+    Setting(
+        "queue_timeout",
+        "5",
+        "Seconds a query may wait for a free worker before the server answers 503.",
+        _positive_float,
+    ),
+    Setting(
         "service_allowlist",
         "",
         "Comma-separated endpoint IRIs that SPARQL SERVICE may call; empty = none.",
@@ -140,6 +160,8 @@ class Config:
     threads: int = 8
     query_timeout: float = 30.0
     result_limit: int = 10000
+    query_workers: int = 2
+    queue_timeout: float = 5.0
     service_allowlist: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> Config:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from mededkg.errors import MedEdKGError, QueryError, StoreNotFound
+from mededkg.guard import declares_dataset
 
 QueryOutcome = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
@@ -91,7 +92,9 @@ class Store:
         options: dict[str, object] = {}
         if default_graph:
             options["default_graph"] = [ox.NamedNode(iri) for iri in default_graph]
-        else:
+        elif not declares_dataset(sparql):
+            # The union of the named graphs is the default graph, unless the query
+            # names its own dataset with FROM / FROM NAMED.
             options["use_default_graph_as_union"] = True
         if named_graphs:
             options["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs]

@@ -154,6 +154,13 @@ def test_default_and_named_graph_uri(client: FlaskClient) -> None:
     ]
 
 
+def test_from_clause_defines_the_dataset(client: FlaskClient) -> None:
+    hospitals = "https://w3id.org/mededkg/graph/hospitals"
+    query = f"SELECT (COUNT(*) AS ?n) FROM <{hospitals}> WHERE {{ ?s ?p ?o }}"
+    response = client.get("/sparql", query_string={"query": query})
+    assert response.get_json()["results"]["bindings"][0]["n"]["value"] == "3"
+
+
 def test_service_is_refused_by_default(client: FlaskClient) -> None:
     query = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"
     response = client.get("/sparql", query_string={"query": query})

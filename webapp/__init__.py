@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from mededkg.sandbox import QueryPool
 from mededkg.settings import Config, load_config
 from mededkg.store import Store
 from webapp import api, errors, pages, sparql
-from webapp.context import EXTENSION, AppState
+from webapp.context import EXTENSION, AppState, limits_of
 
 
 def create_app(config: Config | None = None, *, store: Store | None = None) -> Flask:
@@ -24,7 +25,17 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
     app = Flask(__name__)
     app.config.update(MEDEDKG=config, MAX_CONTENT_LENGTH=1024 * 1024)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = AppState(config, store or Store.open(config.store_path))
+    store = store or Store.open(config.store_path)
+    pool = None
+    if config.query_workers:
+        location = store.location or config.store_path
+        pool = QueryPool(
+            location,
+            limits_of(config),
+            workers=config.query_workers,
+            queue_timeout=config.queue_timeout,
+        )
+    app.extensions[EXTENSION] = AppState(config, store, pool)
     errors.register(app)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(pages.bp)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from mededkg.namedqueries import NamedQuery, named_queries, resolve_query
-from mededkg.query import execute
 from mededkg.resources import queries_dir
+from mededkg.sandbox import Job
 from webapp.context import state
-from webapp.negotiate import respond
+from webapp.negotiate import negotiate, respond
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -31,10 +31,9 @@ def run_query(name: str) -> Response:
     named = resolve_query(name, queries_dir(state().config.root))
     values = request.values.to_dict()
     bindings = named.bind({k: v for k, v in values.items() if k not in RESERVED})
-    result = execute(
-        state().store, named.text, limits=state().limits, substitutions=bindings
-    )
-    return respond(result, values.get("format"))
+    results_format, rdf_format = negotiate(values.get("format"))
+    job = Job(named.text, results_format, rdf_format, substitutions=bindings)
+    return respond(state().run(job), state().limits.max_rows)
 
 
 def _describe(query: NamedQuery) -> dict[str, object]:

@@ -10,6 +10,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from mededkg.errors import MedEdKGError, QueryNotFound, QueryTimeout
+from mededkg.sandbox import Overloaded, WorkerFailed
 
 MAX_MESSAGE = 1500
 
@@ -50,10 +51,15 @@ def register(app: Flask) -> None:
     @app.errorhandler(MedEdKGError)
     def input_error(error: MedEdKGError) -> Response:
         status, title = _STATUS.get(type(error), (400, "Bad Request"))
-        return error_response(status, title, str(error))
+        response = error_response(status, title, str(error))
+        if status == 503:
+            response.headers["Retry-After"] = "5"
+        return response
 
 
 _STATUS: dict[type[MedEdKGError], tuple[int, str]] = {
     QueryTimeout: (504, "Query Timeout"),
     QueryNotFound: (404, "Not Found"),
+    Overloaded: (503, "Service Unavailable"),
+    WorkerFailed: (503, "Service Unavailable"),
 }

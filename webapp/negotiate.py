@@ -1,65 +1,82 @@
-"""Content negotiation for query results: ``Accept`` or a ``format=`` parameter picks
-the serialization, from the one table of formats in :mod:`mededkg.formats`."""
+"""Content negotiation for query results.
+
+``Accept`` or a ``format=`` parameter picks the serialization from the one table of
+formats in :mod:`mededkg.formats`, before the query runs (the worker serializes), for
+both kinds of result a query may give."""
 
 from __future__ import annotations
 
 from flask import Response, abort, request
 
 from mededkg.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat, ResultFormat
-from mededkg.query import GraphResult, QueryResult
-from mededkg.results import serialize_graph, serialize_results
-from webapp.context import state
+from mededkg.sandbox import Answer
 
 TRUNCATED_HEADER = "MedEdKG-Result-Truncated"
+_ALL_NAMES = [f.name for f in RESULT_FORMATS] + [f.name for f in RDF_FORMATS]
+_ALL_MEDIA_TYPES = [m for f in RESULT_FORMATS for m in f.media_types] + [
+    m for f in RDF_FORMATS for m in f.media_types
+]
 
 
-def respond(result: QueryResult, format_name: str | None) -> Response:
-    """Serialize *result* in the negotiated format; flag a cut result in a header."""
-    response = _respond(result, format_name)
-    if getattr(result, "truncated", False):
-        response.headers[TRUNCATED_HEADER] = f"true; limit={state().limits.max_rows}"
+def negotiate(format_name: str | None) -> tuple[str | None, str | None]:
+    """The results format (SELECT/ASK) and RDF format (CONSTRUCT/DESCRIBE) to answer in;
+    ``None`` where the client accepts none of that kind.
+
+    Raises:
+        400: an unknown ``format=`` value; 406: nothing acceptable of either kind.
+    """
+    if format_name:
+        results = _named(RESULT_FORMATS, format_name)
+        rdf = _named(RDF_FORMATS, format_name)
+        if results is None and rdf is None:
+            names = ", ".join(_ALL_NAMES)
+            abort(400, f"unknown format {format_name!r}; choose one of: {names}")
+        return results, rdf
+    results = _accepted(RESULT_FORMATS)
+    rdf = _accepted(RDF_FORMATS)
+    if results is None and rdf is None:
+        offered = ", ".join(_ALL_MEDIA_TYPES)
+        abort(
+            406, f"none of the accepted media types is available; available: {offered}"
+        )
+    return results, rdf
+
+
+def respond(answer: Answer, max_rows: int) -> Response:
+    """The HTTP response for a worker's answer (406 if its kind was not acceptable)."""
+    if not answer.media_type:
+        kind = "graph (RDF)" if answer.kind == "graph" else "SELECT/ASK"
+        abort(
+            406,
+            f"the query gives a {kind} result, which none of the accepted media "
+            "types can carry",
+        )
+    charset = "" if answer.media_type.endswith("+xml") else "; charset=utf-8"
+    response = Response(
+        answer.body,
+        content_type=answer.media_type + charset,
+        headers={"Vary": "Accept"},
+    )
+    if answer.truncated:
+        response.headers[TRUNCATED_HEADER] = f"true; limit={max_rows}"
     return response
 
 
-def _respond(result: QueryResult, format_name: str | None) -> Response:
-    if isinstance(result, GraphResult):
-        rdf = _choose(RDF_FORMATS, format_name, default=RDF_FORMATS[0])
-        assert isinstance(rdf, RdfFormat)
-        body = serialize_graph(result, rdf)
-        media_type = rdf.media_type
-    else:
-        fmt = _choose(RESULT_FORMATS, format_name, default=RESULT_FORMATS[0])
-        assert isinstance(fmt, ResultFormat)
-        body = serialize_results(result, fmt)
-        media_type = fmt.media_type
-    charset = "" if media_type.endswith("+xml") else "; charset=utf-8"
-    return Response(body, content_type=media_type + charset, headers={"Vary": "Accept"})
+def _named(
+    table: tuple[RdfFormat, ...] | tuple[ResultFormat, ...], name: str
+) -> str | None:
+    for fmt in table:
+        if name in (fmt.name, *fmt.media_types):
+            return fmt.name
+    return None
 
 
-def _choose(
-    table: tuple[RdfFormat, ...] | tuple[ResultFormat, ...],
-    format_name: str | None,
-    *,
-    default: RdfFormat | ResultFormat,
-) -> RdfFormat | ResultFormat:
-    if format_name:
-        for fmt in table:
-            if format_name in (fmt.name, *fmt.media_types):
-                return fmt
-        names = ", ".join(f.name for f in table)
-        abort(
-            400,
-            f"unknown format {format_name!r} for this query; choose one of: {names}",
-        )
+def _accepted(table: tuple[RdfFormat, ...] | tuple[ResultFormat, ...]) -> str | None:
     accept = request.accept_mimetypes
     if not accept or accept.best == "*/*":
-        return default
-    offered = [media for fmt in table for media in fmt.media_types]
-    best = accept.best_match([default.media_type, *offered])
+        return table[0].name
+    media = [m for fmt in table for m in fmt.media_types]
+    best = accept.best_match(media)
     if best is None:
-        abort(
-            406,
-            "none of the accepted media types can carry this result; "
-            f"available: {', '.join(offered)}",
-        )
-    return next(fmt for fmt in table if best in fmt.media_types)
+        return None
+    return next(fmt.name for fmt in table if best in fmt.media_types)

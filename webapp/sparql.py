@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from werkzeug.datastructures import MultiDict
 
-from mededkg.query import execute
+from mededkg.sandbox import Job
 from webapp.context import state
-from webapp.negotiate import TRUNCATED_HEADER, respond
+from webapp.negotiate import TRUNCATED_HEADER, negotiate, respond
 
 bp = Blueprint("sparql", __name__)
 
@@ -25,14 +25,15 @@ SPARQL_QUERY = "application/sparql-query"
 def query() -> Response:
     """Answer one SPARQL query."""
     query, params = _query_and_params()
-    result = execute(
-        state().store,
+    results_format, rdf_format = negotiate(params.get("format"))
+    job = Job(
         query,
-        limits=state().limits,
-        default_graph=params.getlist("default-graph-uri"),
-        named_graphs=params.getlist("named-graph-uri"),
+        results_format,
+        rdf_format,
+        default_graph=tuple(params.getlist("default-graph-uri")),
+        named_graphs=tuple(params.getlist("named-graph-uri")),
     )
-    return respond(result, params.get("format"))
+    return respond(state().run(job), state().limits.max_rows)
 
 
 @bp.after_request

@@ -1,0 +1,221 @@
+"""Hard query limits: queries run in worker processes that can be killed.
+
+pyoxigraph evaluates a query inside Rust with no timeout or cancellation, so a query
+that never yields a row (an aggregate over a huge join, a catastrophic regex) cannot be
+stopped from Python in the same process. Each worker is a separate process with the
+store opened read-only; the caller waits at most ``timeout + GRACE`` seconds, then kills
+the worker (SIGKILL) and starts a fresh one. A caller that finds every worker busy for
+``queue_timeout`` seconds gets :class:`Overloaded` (HTTP 503) instead of queueing
+forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import queue
+import threading
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from mededkg.errors import MedEdKGError, ParameterError, QueryError, QueryTimeout
+from mededkg.formats import rdf_format, result_format
+from mededkg.query import GraphResult, Limits, Term, execute
+from mededkg.store import Store
+
+#: Seconds a caller waits beyond the query time limit before killing the worker (the
+#: worker's own per-row deadline usually answers first).
+GRACE = 1.0
+
+_ERRORS: dict[str, type[MedEdKGError]] = {
+    "QueryError": QueryError,
+    "ParameterError": ParameterError,
+    "QueryTimeout": QueryTimeout,
+}
+
+
+class Overloaded(MedEdKGError):
+    """Every query worker stayed busy for longer than the queue timeout."""
+
+
+class WorkerFailed(MedEdKGError):
+    """A query worker died without answering (it is replaced)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One query for a worker, with the formats to answer in."""
+
+    sparql: str
+    result_format: str | None
+    rdf_format: str | None
+    substitutions: dict[str, Term] = field(default_factory=dict)
+    default_graph: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A worker's answer: the serialized result, or an error."""
+
+    kind: str  # "results" (SELECT/ASK), "graph" (CONSTRUCT/DESCRIBE) or "error"
+    body: bytes = b""
+    media_type: str = ""
+    truncated: bool = False
+    error: str = ""
+    message: str = ""
+
+
+class QueryPool:
+    """A fixed number of query worker processes over one on-disk store.
+
+    Args:
+        store_path: the built store each worker opens read-only.
+        limits: time, row and SERVICE limits applied to every query.
+        workers: how many queries may run at once.
+        queue_timeout: how long a query may wait for a free worker.
+    """
+
+    def __init__(
+        self, store_path: Path, limits: Limits, *, workers: int, queue_timeout: float
+    ) -> None:
+        self.store_path = store_path
+        self.limits = limits
+        self.queue_timeout = queue_timeout
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._all: list[_Worker] = []
+        self._closed = False
+        for _ in range(workers):
+            self._idle.put(self._start())
+
+    def run(self, job: Job) -> Answer:
+        """Run *job* on a free worker within the limits.
+
+        Raises:
+            Overloaded: no worker became free within ``queue_timeout``.
+            QueryTimeout: the query ran past the time limit (its worker was killed).
+            QueryError, ParameterError: the query or its parameters are bad.
+            WorkerFailed: the worker died (it was replaced).
+        """
+        try:
+            worker = self._idle.get(timeout=self.queue_timeout)
+        except queue.Empty:
+            raise Overloaded(
+                f"all {len(self._all)} query workers are busy; retry in a few seconds"
+            ) from None
+        try:
+            worker.conn.send(job)
+            if not worker.conn.poll(self.limits.timeout + GRACE):
+                self._replace(worker)
+                raise QueryTimeout(
+                    f"the query ran longer than the time limit of "
+                    f"{self.limits.timeout:g} s and was stopped; add a LIMIT or narrow "
+                    "the patterns"
+                )
+            answer: Answer = worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError) as error:
+            self._replace(worker)
+            raise WorkerFailed("the query worker stopped unexpectedly") from error
+        self._idle.put(worker)
+        return checked(answer)
+
+    @property
+    def size(self) -> int:
+        """How many workers the pool keeps."""
+        return len(self._all)
+
+    def close(self) -> None:
+        """Stop every worker."""
+        with self._lock:
+            self._closed = True
+            workers, self._all = self._all, []
+        for worker in workers:
+            worker.kill()
+
+    def _start(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=_serve,
+            args=(child, str(self.store_path), self.limits),
+            daemon=True,
+            name="mededkg-query-worker",
+        )
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        with self._lock:
+            self._all.append(worker)
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+            closed = self._closed
+        if not closed:
+            self._idle.put(self._start())
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+            self.process.join(timeout=5)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+def checked(answer: Answer) -> Answer:
+    """Return *answer*, or raise the error it carries as its own exception class."""
+    if answer.kind == "error":
+        raise _ERRORS.get(answer.error, QueryError)(answer.message)
+    return answer
+
+
+def answer(store: Store, limits: Limits, job: Job) -> Answer:
+    """Run *job* on *store* in this process and serialize the result (no hard limit:
+    the worker processes call this, and so does a pool-less app)."""
+    from mededkg.results import serialize_graph, serialize_results
+
+    try:
+        result = execute(
+            store,
+            job.sparql,
+            limits=limits,
+            substitutions=job.substitutions,
+            default_graph=job.default_graph,
+            named_graphs=job.named_graphs,
+        )
+    except MedEdKGError as error:
+        return Answer("error", error=type(error).__name__, message=str(error))
+    if isinstance(result, GraphResult):
+        if job.rdf_format is None:
+            return Answer("graph")
+        fmt = rdf_format(job.rdf_format)
+        body = serialize_graph(result, fmt)
+        return Answer("graph", body, fmt.media_type, result.truncated)
+    if job.result_format is None:
+        return Answer("results")
+    rfmt = result_format(job.result_format)
+    body = serialize_results(result, rfmt)
+    return Answer("results", body, rfmt.media_type, getattr(result, "truncated", False))
+
+
+def _serve(conn: Connection, store_path: str, limits: Limits) -> None:
+    """Worker main loop: open the store once, then answer jobs until the pipe closes."""
+    store = Store.open(Path(store_path))
+    while True:
+        try:
+            job: Job = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(answer(store, limits, job))
