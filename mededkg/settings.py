@@ -137,6 +137,12 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_float,
     ),
     Setting(
+        "update_token",
+        "",
+        "Bearer token that enables /update and /graph-store writes; empty = the "
+        "endpoint is read-only.",
+    ),
+    Setting(
         "service_allowlist",
         "",
         "Comma-separated endpoint IRIs that SPARQL SERVICE may call; empty = none.",
@@ -162,6 +168,7 @@ class Config:
     result_limit: int = 10000
     query_workers: int = 2
     queue_timeout: float = 5.0
+    update_token: str = ""
     service_allowlist: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> Config:
