@@ -54,6 +54,8 @@ def test_two_runs_are_identical(tmp_path: Path) -> None:
         ("甘肃卫生职业学院", "专科", "HealthVocationalCollege"),
         ("江苏医药职业学院", "专科", "HealthVocationalCollege"),
         ("首都医科大学", "本科", "MedicalUniversity"),
+        ("湖北医药学院", "本科", "MedicalUniversity"),
+        ("广东药科大学", "本科", "PharmacyCollege"),
     ],
 )
 def test_kind_rule(name: str, level: str, expected: str) -> None:

@@ -6,7 +6,7 @@ Rules (documented in docs/data.md and tested against the sources):
 * **Medical**: an MOE row is a medical education institution when its Chinese name
   contains 医, 药, 护, 卫生 or 中医 — applied to the whole list of 2,756 rows.
 * **Kind**, first rule that matches the name: 中医/中药/中西医 → TCM university;
-  护理 → nursing college; 药科/药学/药品 → pharmacy college; 卫生, or 医药 at the
+  护理 → nursing college; 药科/药学 (not 医药学)/药品 → pharmacy college; 卫生, or 医药 at the
   专科 level → health vocational college; 医 → medical university or college; otherwise
   the general class.
 * **Province**: the supervising authority when it is a province-level government
@@ -48,7 +48,9 @@ MEDICAL = re.compile("医|药|护|卫生|中医")
 KIND_RULES: tuple[tuple[re.Pattern[str], URIRef], ...] = (
     (re.compile("中医|中药|中西医"), MEDEDKG.TCMUniversity),
     (re.compile("护理"), MEDEDKG.NursingCollege),
-    (re.compile("药科|药学|药品"), MEDEDKG.PharmacyCollege),
+    # 医药学院 ("college of medicine [and pharmacy]") is a medical college, not a
+    # pharmaceutical one: 药学 counts only where 医 does not stand before it.
+    (re.compile("药科|(?<!医)药学|药品"), MEDEDKG.PharmacyCollege),
     (re.compile("卫生"), MEDEDKG.HealthVocationalCollege),
 )
 ROR_ID = re.compile(r"^https://ror\.org/(0[a-hj-km-np-tv-z0-9]{6}[0-9]{2})$")
@@ -79,6 +81,8 @@ def kind(name_zh: str, level: str) -> URIRef:
     'TCMUniversity'
     >>> kind("江苏医药职业学院", "专科").fragment
     'HealthVocationalCollege'
+    >>> kind("湖北医药学院", "本科").fragment, kind("中国药科大学", "本科").fragment
+    ('MedicalUniversity', 'PharmacyCollege')
     """
     for pattern, cls in KIND_RULES:
         if pattern.search(name_zh):
