@@ -4,13 +4,30 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test lint build clean
+.PHONY: run test lint build clean system-packages
 
 run: $(VENV)/.installed
 	$(BIN)/mededkg serve
 
-test: $(VENV)/.installed-test
+# Debian packages the tests drive: Chromium and a CJK font (browser tests, screenshots
+# of Chinese pages) and roqet from rasqal-utils (a second, independent SPARQL client).
+# Installed with apt-get when missing and run as root; otherwise the command is printed.
+SYSTEM_PACKAGES = chromium fonts-wqy-zenhei rasqal-utils
+
+test: $(VENV)/.installed-test system-packages
 	$(BIN)/pytest
+
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing $(SYSTEM_PACKAGES) (missing:$$missing)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	  else \
+	    echo "the tests need:$$missing — run: sudo apt-get install $(SYSTEM_PACKAGES)"; exit 2; \
+	  fi; \
+	fi
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

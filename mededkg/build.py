@@ -16,6 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
 
+from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.errors import ValidationFailed
 from mededkg.load import (
     INFERRED_GRAPH,
@@ -33,7 +34,7 @@ from mededkg.load import (
 from mededkg.reason import reason
 from mededkg.settings import Config
 from mededkg.sssom import sssom_to_graph
-from mededkg.store import write_store
+from mededkg.store import Store, write_store
 from mededkg.terms import to_oxigraph
 from mededkg.validate import ValidationReport, validate
 
@@ -155,8 +156,19 @@ def build(
     if not report.conforms:
         raise ValidationFailed(report, report.summary())
     if write:
+
+        def dump(store: Store) -> None:
+            with _step("dumps", reporter, result) as dumped:
+                assert store.location is not None
+                files = write_dumps(
+                    store, dumps_folder(store.location), config.base_iri
+                )
+                dumped.triples = len(files)
+
         with _step("store", reporter, result) as count:
-            result.store_folder = write_store(dataset_quads(dataset), config.store_path)
+            result.store_folder = write_store(
+                dataset_quads(dataset), config.store_path, before_swap=dump
+            )
             count.triples = len(dataset)
     return result
 

@@ -114,7 +114,7 @@ class CliReporter(build_module.Reporter):
             self.progress.stop()
             self.progress = None
         if not self.quiet:
-            unit = "results" if step.name == "validate" else "triples"
+            unit = {"validate": "results", "dumps": "files"}.get(step.name, "triples")
             self.console.print(
                 f"  {step.name:<9} {step.triples:>9,} {unit:<8} {step.seconds:7.2f} s"
             )

@@ -162,7 +162,8 @@ def named_queries(folder: Path) -> dict[str, NamedQuery]:
 
 
 def resolve_query(name_or_file: str, folder: Path) -> NamedQuery:
-    """Find a named query by its stem in *folder*, or read any ``.rq`` file path.
+    """Find a named query by its stem in *folder*, or read any ``.rq`` file path
+    (for the CLI and the Python API; HTTP uses :func:`named_query`).
 
     Raises:
         QueryNotFound: listing the available names.
@@ -170,11 +171,19 @@ def resolve_query(name_or_file: str, folder: Path) -> NamedQuery:
     candidate = Path(name_or_file)
     if candidate.suffix == ".rq" and candidate.is_file():
         return parse_query_file(candidate)
-    path = folder / f"{name_or_file}.rq"
-    if path.is_file():
-        return parse_query_file(path)
-    available = ", ".join(named_queries(folder)) or "none"
-    raise QueryNotFound(
-        f"no query named {name_or_file!r} and no such .rq file (named queries: "
-        f"{available})"
-    )
+    return named_query(name_or_file, folder, also_files=True)
+
+
+def named_query(name: str, folder: Path, *, also_files: bool = False) -> NamedQuery:
+    """The named query *name*: only a stem of a ``.rq`` file directly in *folder*, so
+    a name from a URL can never reach another file.
+
+    Raises:
+        QueryNotFound: listing the available names.
+    """
+    names = {p.stem: p for p in folder.glob("*.rq")} if folder.is_dir() else {}
+    if name in names:
+        return parse_query_file(names[name])
+    available = ", ".join(sorted(names)) or "none"
+    what = " and no such .rq file" if also_files else ""
+    raise QueryNotFound(f"no query named {name!r}{what} (named queries: {available})")

@@ -154,6 +154,95 @@ class MEDEDKG(DefinedNamespace):
     typicalService: URIRef
 
 
+class SD(DefinedNamespace):
+    """SPARQL 1.1 Service Description terms.
+
+    https://www.w3.org/TR/sparql11-service-description/
+    """
+
+    _NS = Namespace("http://www.w3.org/ns/sparql-service-description#")
+    _fail = True
+
+    # Classes
+    Aggregate: URIRef
+    Dataset: URIRef
+    EntailmentProfile: URIRef
+    EntailmentRegime: URIRef
+    Feature: URIRef
+    Function: URIRef
+    Graph: URIRef
+    GraphCollection: URIRef
+    Language: URIRef
+    NamedGraph: URIRef
+    Service: URIRef
+
+    # Properties
+    availableGraphs: URIRef
+    defaultDataset: URIRef
+    defaultEntailmentRegime: URIRef
+    defaultGraph: URIRef
+    defaultSupportedEntailmentProfile: URIRef
+    endpoint: URIRef
+    entailmentRegime: URIRef
+    extensionAggregate: URIRef
+    extensionFunction: URIRef
+    feature: URIRef
+    graph: URIRef
+    inputFormat: URIRef
+    languageExtension: URIRef
+    name: URIRef
+    namedGraph: URIRef
+    propertyFeature: URIRef
+    resultFormat: URIRef
+    supportedEntailmentProfile: URIRef
+    supportedLanguage: URIRef
+
+    # Instances: languages and features
+    SPARQL10Query: URIRef
+    SPARQL11Query: URIRef
+    SPARQL11Update: URIRef
+    BasicFederatedQuery: URIRef
+    DereferencesURIs: URIRef
+    EmptyGraphs: URIRef
+    RequiresDataset: URIRef
+    UnionDefaultGraph: URIRef
+
+
+class FORMATS(DefinedNamespace):
+    """W3C unique IRIs for file formats (https://www.w3.org/ns/formats/)."""
+
+    _NS = Namespace("http://www.w3.org/ns/formats/")
+    _fail = True
+    # Format names that are not Python identifiers, read with ``FORMATS["N-Triples"]``.
+    _extras = [  # noqa: RUF012 (rdflib declares it a list)
+        "JSON-LD",
+        "N-Quads",
+        "N-Triples",
+        "POWDER-S",
+        "PROV-N",
+        "PROV-XML",
+    ]
+
+    Format: URIRef
+    LD_Patch: URIRef
+    microdata: URIRef
+    N3: URIRef
+    OWL_Functional: URIRef
+    OWL_Manchester: URIRef
+    OWL_XML: URIRef
+    POWDER: URIRef
+    RDF_JSON: URIRef
+    RDF_XML: URIRef
+    RDFa: URIRef
+    RIF_XML: URIRef
+    SPARQL_Results_CSV: URIRef
+    SPARQL_Results_JSON: URIRef
+    SPARQL_Results_TSV: URIRef
+    SPARQL_Results_XML: URIRef
+    TriG: URIRef
+    Turtle: URIRef
+
+
 ID = Namespace(BASE_IRI + "id/")
 GRAPH = Namespace(BASE_IRI + "graph/")
 SCHEMA = Namespace("https://schema.org/")
@@ -192,6 +281,8 @@ PREFIXES: dict[str, str] = {
     "dcat": "http://www.w3.org/ns/dcat#",
     "prov": "http://www.w3.org/ns/prov#",
     "void": "http://rdfs.org/ns/void#",
+    "sd": str(SD._NS),
+    "formats": str(FORMATS._NS),
     "sh": str(SH),
     "schema": str(SCHEMA),
     "xkos": str(XKOS),

@@ -89,6 +89,7 @@ class QueryPool:
         self._lock = threading.Lock()
         self._all: list[_Worker] = []
         self._closed = False
+        self._generation = 0
         for _ in range(workers):
             self._idle.put(self._start())
 
@@ -107,6 +108,8 @@ class QueryPool:
             raise Overloaded(
                 f"all {len(self._all)} query workers are busy; retry in a few seconds"
             ) from None
+        if worker.generation != self._generation:
+            worker = self._restart(worker)
         try:
             worker.conn.send(job)
             if not worker.conn.poll(self.limits.timeout + GRACE):
@@ -120,8 +123,29 @@ class QueryPool:
         except (EOFError, OSError, BrokenPipeError) as error:
             self._replace(worker)
             raise WorkerFailed("the query worker stopped unexpectedly") from error
-        self._idle.put(worker)
+        if worker.generation != self._generation:
+            self._replace(worker)  # the store was reloaded while it ran
+        else:
+            self._idle.put(worker)
         return checked(answer)
+
+    def reload(self, store_path: Path) -> None:
+        """Serve later queries from the build at *store_path*.
+
+        Idle workers are replaced at once; a worker busy with a query finishes it on
+        the previous build and is replaced afterwards.
+        """
+        with self._lock:
+            self.store_path = store_path
+            self._generation += 1
+        stale: list[_Worker] = []
+        while True:
+            try:
+                stale.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        for worker in stale:
+            self._idle.put(self._restart(worker))
 
     @property
     def size(self) -> int:
@@ -137,19 +161,29 @@ class QueryPool:
             worker.kill()
 
     def _start(self) -> _Worker:
+        with self._lock:
+            path, generation = self.store_path, self._generation
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_serve,
-            args=(child, str(self.store_path), self.limits),
+            args=(child, str(path), self.limits),
             daemon=True,
             name="mededkg-query-worker",
         )
         process.start()
         child.close()
-        worker = _Worker(process, parent)
+        worker = _Worker(process, parent, generation)
         with self._lock:
             self._all.append(worker)
         return worker
+
+    def _restart(self, worker: _Worker) -> _Worker:
+        """Kill *worker* and return a fresh one on the current build."""
+        worker.kill()
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+        return self._start()
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
@@ -165,6 +199,7 @@ class QueryPool:
 class _Worker:
     process: BaseProcess
     conn: Connection
+    generation: int = 0
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):

@@ -10,10 +10,12 @@ serving.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
+import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -25,6 +27,9 @@ QueryOutcome = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
 #: How many earlier builds to keep beside the current one (a server may still use one).
 KEEP_PREVIOUS_BUILDS = 1
+
+#: The file in the builds folder that writers (builds, updates) lock with ``flock``.
+LOCK_FILE = ".write.lock"
 
 
 class StoreError(MedEdKGError):
@@ -129,8 +134,19 @@ class Store:
         return len(self._inner)
 
 
-def write_store(quads: Iterable[ox.Quad], path: Path) -> Path:
+def write_store(
+    quads: Iterable[ox.Quad],
+    path: Path,
+    *,
+    before_swap: Callable[[Store], None] | None = None,
+) -> Path:
     """Write *quads* as a new build and make it the current store at *path*.
+
+    Args:
+        quads: the whole dataset.
+        path: the store link.
+        before_swap: called with the new build, opened read-only, before it becomes
+            current (to write files that must appear together with it, e.g. dumps).
 
     Returns:
         The folder of the new build.
@@ -146,21 +162,79 @@ def write_store(quads: Iterable[ox.Quad], path: Path) -> Path:
         )
     builds = builds_dir(path)
     builds.mkdir(parents=True, exist_ok=True)
-    new = (
-        builds / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
-    )
-    try:
-        store = ox.Store(str(new))
-        store.bulk_extend(quads)
-        store.flush()
-        store.optimize()
-        del store
-    except BaseException:
-        shutil.rmtree(new, ignore_errors=True)
-        raise
-    _point_link(path, new)
-    _prune(builds, keep=new)
+    with write_lock(path):
+        new = builds / (
+            f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
+        )
+        try:
+            store = ox.Store(str(new))
+            store.bulk_extend(quads)
+            store.flush()
+            store.optimize()
+            del store
+        except BaseException:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+        if before_swap is not None:
+            try:
+                before_swap(Store.open(new))
+            except BaseException:
+                shutil.rmtree(new, ignore_errors=True)
+                raise
+        _point_link(path, new)
+        _prune(builds, keep=new)
     return new
+
+
+class _LockState:
+    """One store's lock in this process: a thread lock and the ``flock``-ed file."""
+
+    def __init__(self) -> None:
+        self.thread_lock = threading.RLock()
+        self.depth = 0
+        self.fd: int | None = None
+
+
+_LOCKS: dict[Path, _LockState] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def write_lock(path: Path) -> Iterator[None]:
+    """Hold the exclusive write lock of the store at *path*.
+
+    The lock is process-wide (a re-entrant thread lock) and cross-process
+    (``flock`` on a file in the builds folder), so a ``mededkg build`` and the
+    server's update endpoints never write the same store at once. A holder killed
+    with ``kill -9`` releases it: the kernel drops the ``flock`` with the process.
+
+    Raises:
+        StoreError: if the lock file cannot be created.
+    """
+    builds = builds_dir(path)
+    key = builds.absolute()
+    with _LOCKS_GUARD:
+        state = _LOCKS.setdefault(key, _LockState())
+    with state.thread_lock:
+        if state.depth == 0:
+            try:
+                builds.mkdir(parents=True, exist_ok=True)
+                fd = os.open(builds / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as error:
+                raise StoreError(
+                    f"cannot create the write lock in {builds}: {error}"
+                ) from error
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            state.fd = fd
+        state.depth += 1
+        try:
+            yield
+        finally:
+            state.depth -= 1
+            if state.depth == 0 and state.fd is not None:
+                fcntl.flock(state.fd, fcntl.LOCK_UN)
+                os.close(state.fd)
+                state.fd = None
 
 
 def builds_dir(path: Path) -> Path:
@@ -174,6 +248,16 @@ def _point_link(link: Path, target: Path) -> None:
         tmp.unlink()
     os.symlink(os.path.relpath(target, link.parent), tmp)
     os.replace(tmp, link)
+    _fsync_dir(link.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in *folder* durable across a power failure, not only a crash."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _prune(builds: Path, *, keep: Path) -> None:

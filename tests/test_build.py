@@ -34,7 +34,8 @@ def _count(store: Store) -> int:
 def test_build_reports_each_step_and_writes_the_store(tmp_path: Path) -> None:
     config = make_config(FIXTURE_ROOT, tmp_path / "store")
     result = build(config)
-    assert [s.name for s in result.steps] == ["load", "reason", "validate", "store"]
+    names = [s.name for s in result.steps]
+    assert names == ["load", "reason", "validate", "dumps", "store"]
     assert result.report.conforms
     store = Store.open(config.store_path)
     assert "https://w3id.org/mededkg/graph/inferred" in store.named_graphs()

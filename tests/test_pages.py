@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from rdflib import Graph, URIRef
 
+from tests.conftest import sparql_select
+
 
 def test_home_lists_graphs_and_classes(client: FlaskClient) -> None:
     page = client.get("/").get_data(as_text=True)
@@ -34,3 +36,30 @@ def test_ontology_iri_dereferences_to_turtle_for_rdf_clients(
     assert 'rel="alternate"' in response.headers["Link"]
     as_xml = repo_client.get("/ontology?format=xml")
     assert as_xml.mimetype == "application/rdf+xml"
+
+
+def test_home_has_sources_charts_and_links(repo_client: FlaskClient) -> None:
+    page = repo_client.get("/").get_data(as_text=True)
+    assert 'id="sources-table"' in page and "CC0-1.0" in page
+    assert 'id="chart-provinces"' in page and 'id="chart-categories"' in page
+    for href in ('"/downloads"', '"/.well-known/void"', '"/ontology"', '"/sparql"'):
+        assert f"href={href}" in page
+    twin = repo_client.get("/?format=json").get_json()
+    provinces = twin["institutions_per_province"]
+    query = """
+        PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
+        SELECT (COUNT(DISTINCT ?org) AS ?n)
+        WHERE { ?org a mededkg:MedicalEducationInstitution }"""
+    assert sum(provinces.values()) == int(sparql_select(repo_client, query)[0]["n"])
+    assert any(g.endswith("/institutions") for g in twin["sources"])
+
+
+def test_every_page_has_the_layout_and_no_inline_script(
+    repo_client: FlaskClient,
+) -> None:
+    for path in ("/", "/ontology", "/institutions", "/disciplines", "/degrees"):
+        page = repo_client.get(path).get_data(as_text=True)
+        assert 'class="lang-switch"' in page, path
+        assert 'href="/query"' in page and 'href="/downloads"' in page, path
+        assert "<script" not in page and " onclick=" not in page, path
+        assert " style=" not in page, path

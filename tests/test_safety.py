@@ -207,3 +207,14 @@ def test_body_too_large_is_413(client_app: Flask) -> None:
 @pytest.fixture(scope="module")
 def client_app(fixture_config: Config) -> Flask:
     return create_app(fixture_config.replace(query_workers=0))
+
+
+def test_named_query_url_never_reads_another_file(
+    client_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "secret.rq").write_text("#+ title: secret\nASK { ?s ?p ?o }\n")
+    for name in ("secret.rq", "..%2Fsecret", "hospitals"):
+        response = client_app.test_client().get(f"/api/queries/{name}")
+        expected = 200 if name == "hospitals" else 404
+        assert response.status_code == expected, name

@@ -100,7 +100,7 @@ def test_malformed_query_is_400_with_the_parser_message(client: FlaskClient) -> 
 
 
 def test_missing_and_duplicate_query_are_400(client: FlaskClient) -> None:
-    assert client.get("/sparql?foo=1").status_code == 400
+    assert client.post("/sparql", data={"foo": "1"}).status_code == 400
     twice = client.get("/sparql?query=ASK{}&query=ASK{}")
     assert twice.status_code == 400
     assert "exactly one" in twice.get_json()["error"]["message"]

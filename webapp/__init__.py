@@ -1,4 +1,5 @@
-"""MedEdKG web application: the SPARQL endpoint and the pages over one store."""
+"""MedEdKG web application: the SPARQL endpoint, its write path (``/update``,
+``/graph-store``, only with an update token) and the pages over one store."""
 
 from __future__ import annotations
 
@@ -7,8 +8,20 @@ from flask import Flask
 from mededkg.sandbox import QueryPool
 from mededkg.settings import Config, load_config
 from mededkg.store import Store
-from webapp import api, errors, pages, sparql
-from webapp.context import EXTENSION, AppState, limits_of
+from webapp import (  # pages: browsers, language, IRIs
+    api,
+    browse,
+    describe,
+    downloads,
+    editor,
+    errors,
+    i18n,
+    pages,
+    resources,
+    sparql,
+    update,
+)
+from webapp.context import EXTENSION, AppState, StoreHolder, limits_of
 
 
 def create_app(config: Config | None = None, *, store: Store | None = None) -> Flask:
@@ -35,9 +48,16 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
             workers=config.query_workers,
             queue_timeout=config.queue_timeout,
         )
-    app.extensions[EXTENSION] = AppState(config, store, pool)
+    app.extensions[EXTENSION] = AppState(config, StoreHolder(store), pool)
     errors.register(app)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(describe.bp)
+    app.register_blueprint(editor.bp)
+    app.register_blueprint(update.bp)
+    app.register_blueprint(downloads.bp)
+    i18n.init_app(app)
+    app.register_blueprint(browse.bp)
+    app.register_blueprint(resources.bp)  # last: every other path under the base
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from mededkg.namedqueries import NamedQuery, named_queries, resolve_query
+from mededkg.namedqueries import NamedQuery, named_queries, named_query
 from mededkg.resources import queries_dir
 from mededkg.sandbox import Job
 from webapp.context import state
@@ -28,7 +28,7 @@ def list_queries() -> Response:
 @bp.route("/queries/<name>", methods=["GET", "POST"])
 def run_query(name: str) -> Response:
     """Run the named query *name* with the request's parameter values."""
-    named = resolve_query(name, queries_dir(state().config.root))
+    named = named_query(name, queries_dir(state().config.root))
     values = request.values.to_dict()
     bindings = named.bind({k: v for k, v in values.items() if k not in RESERVED})
     results_format, rdf_format = negotiate(values.get("format"))

@@ -1,9 +1,16 @@
 """What every request needs, kept on the app: the settings, the opened store and the
-query worker pool."""
+query worker pool.
+
+The store is swappable: a write (here or in another process, e.g. ``mededkg build``)
+points the store link at a new build, and the next request that asks for the store
+reopens it and restarts the query workers on the new build.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask import current_app
 
@@ -15,13 +22,27 @@ from mededkg.store import Store
 EXTENSION = "mededkg"
 
 
+@dataclass
+class StoreHolder:
+    """The store the app currently serves, replaced when the store link moves."""
+
+    current: Store
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 @dataclass(frozen=True)
 class AppState:
     """The settings, the store and (unless ``query_workers`` is 0) the worker pool."""
 
     config: Config
-    store: Store
+    holder: StoreHolder
     pool: QueryPool | None
+
+    @property
+    def store(self) -> Store:
+        """The current store (reopened first if the store link points elsewhere)."""
+        self.refresh()
+        return self.holder.current
 
     @property
     def limits(self) -> Limits:
@@ -30,9 +51,37 @@ class AppState:
 
     def run(self, job: Job) -> Answer:
         """Run a query job in a worker (hard time limit) or, without a pool, here."""
+        store = self.store
         if self.pool is not None:
             return self.pool.run(job)
-        return checked(answer(self.store, self.limits, job))
+        return checked(answer(store, self.limits, job))
+
+    def refresh(self) -> bool:
+        """Reopen the store if its link now points at another build.
+
+        Returns:
+            True if the store was reopened (and the query workers restarted).
+        """
+        location = self.holder.current.location
+        if location is None:
+            return False  # an in-memory store given by the caller: nothing to follow
+        target = _target(self.config.store_path)
+        if target is None or target == location:
+            return False
+        with self.holder.lock:
+            if self.holder.current.location == target:
+                return False
+            self.holder.current = Store.open(self.config.store_path)
+            if self.pool is not None:
+                self.pool.reload(self.holder.current.location or target)
+        return True
+
+
+def _target(link: Path) -> Path | None:
+    try:
+        return link.resolve(strict=True)
+    except OSError:
+        return None
 
 
 def limits_of(config: Config) -> Limits:

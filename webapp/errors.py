@@ -6,11 +6,21 @@ never a stack trace or a server path.
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from mededkg.errors import MedEdKGError, QueryNotFound, QueryTimeout
 from mededkg.sandbox import Overloaded, WorkerFailed
+from mededkg.write import (
+    GraphNotFound,
+    NotAuthorized,
+    ReservedGraph,
+    UnsupportedMediaType,
+    WriteNotConforming,
+    WritesDisabled,
+)
 
 MAX_MESSAGE = 1500
 
@@ -54,6 +64,14 @@ def register(app: Flask) -> None:
         response = error_response(status, title, str(error))
         if status == 503:
             response.headers["Retry-After"] = "5"
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="MedEdKG writes"'
+        if isinstance(error, WriteNotConforming) and response.is_json:
+            # The one error shape, plus the SHACL results a client needs to fix it.
+            payload = response.get_json()
+            payload["conforms"] = False
+            payload["results"] = [r.__dict__ for r in error.report.results]
+            response.set_data(json.dumps(payload, ensure_ascii=False))
         return response
 
 
@@ -62,4 +80,10 @@ _STATUS: dict[type[MedEdKGError], tuple[int, str]] = {
     QueryNotFound: (404, "Not Found"),
     Overloaded: (503, "Service Unavailable"),
     WorkerFailed: (503, "Service Unavailable"),
+    NotAuthorized: (401, "Unauthorized"),
+    WritesDisabled: (403, "Forbidden"),
+    ReservedGraph: (403, "Forbidden"),
+    GraphNotFound: (404, "Not Found"),
+    UnsupportedMediaType: (415, "Unsupported Media Type"),
+    WriteNotConforming: (422, "Unprocessable Content"),
 }

@@ -1,40 +1,319 @@
 """HTML pages: the dataset home page (with a JSON twin) and the ontology documentation
-(HTML for browsers, RDF for RDF clients — the ontology IRI dereferences here)."""
+(HTML for browsers, RDF for RDF clients — the ontology IRI dereferences here).
+
+Also the helpers every page module shares: the page queries in ``webapp/queries/``,
+picking a label in the interface language, prefixed names and RDF content negotiation.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import resources
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+import pyoxigraph as ox
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from rdflib import Graph
 
 from mededkg.export import serialize_quads
 from mededkg.formats import RDF_FORMATS, RdfFormat
-from mededkg.load import ONTOLOGY_GRAPH, SHAPES_GRAPH, graph_iri, graph_name
-from mededkg.ontodoc import describe, render_html
+from mededkg.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, graph_iri
+from mededkg.load import graph_name as short_graph_name
+from mededkg.namespaces import PREFIXES
+from mededkg.ontodoc import describe
 from mededkg.stats import stats
 from mededkg.store import Store
 from mededkg.terms import to_rdflib
 from webapp.context import state
+from webapp.i18n import tr, ui_language
 
 bp = Blueprint("pages", __name__)
 
+#: An RDF term a page query may return.
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Row = dict[str, Term]
 
-@bp.route("/")
-def home() -> Response | str:
-    """What the graph is: triples per named graph, classes with instance counts."""
-    summary = stats(state().store)
-    wants_json = request.args.get("format") == "json" or (
+#: The catalogue edition the home page charts and /disciplines opens with.
+DEFAULT_EDITION = "2022"
+
+
+# --- shared helpers -----------------------------------------------------------------
+@cache
+def page_query(name: str) -> str:
+    """The text of the page query ``webapp/queries/<name>.rq``."""
+    return (resources.files("webapp") / "queries" / f"{name}.rq").read_text("utf-8")
+
+
+def select(name: str, **bindings: Term) -> list[Row]:
+    """Run the page query *name* with *bindings* substituted; rows as ``{var: term}``
+    (unbound variables left out)."""
+    solutions = state().store.query(page_query(name), substitutions=bindings)
+    assert isinstance(solutions, ox.QuerySolutions)
+    names = [v.value for v in solutions.variables]
+    rows: list[Row] = []
+    for solution in solutions:
+        row: Row = {}
+        for var in names:
+            term = solution[var]
+            if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
+                row[var] = term
+        rows.append(row)
+    return rows
+
+
+def inferred_graph() -> ox.NamedNode:
+    """The IRI of the graph the reasoner writes."""
+    return ox.NamedNode(str(graph_iri(state().config.base_iri, INFERRED_GRAPH)))
+
+
+def pick(labels: Iterable[ox.Literal | str], lang: str | None = None) -> str:
+    """The label in *lang* (default: the interface language), else one without a
+    language, else any; ``""`` if there is none. Ties go to the shortest.
+
+    >>> pick([ox.Literal("医院", language="zh"), ox.Literal("hospital", language="en")],
+    ...      "en")
+    'hospital'
+    """
+    lang = lang or ui_language()
+    ranked: list[tuple[int, int, str]] = []
+    for label in labels:
+        if isinstance(label, str):
+            ranked.append((1, len(label), label))
+            continue
+        tag = (label.language or "").lower()
+        rank = 0 if tag.split("-")[0] == lang else 1 if not tag else 2
+        ranked.append((rank, len(label.value), label.value))
+    return min(ranked)[2] if ranked else ""
+
+
+def curie(iri: str) -> str:
+    """The prefixed name of *iri* with the project's prefix map (longest namespace
+    wins), or the IRI itself.
+
+    >>> curie("https://w3id.org/mededkg/ontology#Hospital")
+    'mededkg:Hospital'
+    """
+    best = ""
+    for name, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(namespace) > len(PREFIXES.get(best, "")):
+            best = name
+    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else iri
+
+
+def rdf_format_requested(*, html: bool = True) -> RdfFormat | None:
+    """The RDF format asked for by ``?format=`` or ``Accept``; ``None`` for HTML.
+
+    Raises:
+        400: an unknown ``format=`` value.
+    """
+    name = request.args.get("format")
+    if name:
+        if html and name == "html":
+            return None
+        for fmt in RDF_FORMATS:
+            if name in (fmt.name, *fmt.media_types):
+                return fmt
+        names = ["html", *(f.name for f in RDF_FORMATS)] if html else []
+        abort(400, f"unknown format {name!r}; choose one of: {', '.join(names)}")
+    offered = ["text/html", *(m for f in RDF_FORMATS for m in f.media_types)]
+    best = request.accept_mimetypes.best_match(offered, default="text/html")
+    if best in (None, "text/html") or request.accept_mimetypes.best == "*/*":
+        return None
+    return next(f for f in RDF_FORMATS if best in f.media_types)
+
+
+def rdf_response(quads: Sequence[ox.Quad], fmt: RdfFormat) -> Response:
+    """*quads* serialized canonically in *fmt* (the union graph if it has no graphs)."""
+    charset = "" if fmt.media_type.endswith("+xml") else "; charset=utf-8"
+    return Response(serialize_quads(quads, fmt), content_type=fmt.media_type + charset)
+
+
+def alternates(path: str) -> str:
+    """A ``Link`` header value naming every RDF form of the page at *path*."""
+    return ", ".join(
+        f'<{path}?format={f.name}>; rel="alternate"; type="{f.media_type}"'
+        for f in RDF_FORMATS
+    )
+
+
+def wants_json() -> bool:
+    """True if the client asked for the JSON twin (``?format=json`` or ``Accept``)."""
+    return request.args.get("format") == "json" or (
         request.accept_mimetypes.best_match(["text/html", "application/json"])
         == "application/json"
     )
-    if wants_json:
-        return jsonify(asdict(summary))
+
+
+def local_url(iri: str) -> str:
+    """Where *iri* is shown on this server: ontology terms on /ontology, other IRIs
+    under the base on their resource page, any other IRI as itself."""
     base = state().config.base_iri
+    ontology = f"{base}ontology"
+    if iri.startswith(ontology + "#"):
+        return url_for("pages.ontology") + iri[len(ontology) :]
+    if iri == ontology:
+        return url_for("pages.ontology")
+    if iri.startswith(base) and len(iri) > len(base):
+        return url_for("resources.resource", rest=iri[len(base) :])
+    return iri
+
+
+@bp.app_context_processor
+def page_helpers() -> dict[str, object]:
+    """``local_url`` and ``curie`` in every template."""
+    return {"local_url": local_url, "curie": curie}
+
+
+# --- sources and licences -----------------------------------------------------------
+@dataclass(frozen=True)
+class SourceInfo:
+    """A source the ``sources`` graph describes, and the named graphs built from it."""
+
+    iri: str
+    title: str
+    license: str
+    rights: str
+    origin: str
+    graphs: tuple[str, ...]
+
+
+def graph_sources() -> dict[str, list[SourceInfo]]:
+    """Every named graph's IRI → the sources it is built from (sorted by IRI)."""
+    base = state().config.base_iri
+    rows = select("graph-sources", graph_base=ox.NamedNode(f"{base}graph/"))
+    by_source: dict[str, dict[str, set[str]]] = {}
+    graphs_of: dict[str, set[str]] = {}
+    every_graph: set[str] = set()
+    for row in rows:
+        every_graph.add(row["graph"].value)
+        if "source" not in row:
+            continue
+        iri = row["source"].value
+        fields = by_source.setdefault(iri, {})
+        for key in ("title", "license", "rights", "origin"):
+            if key in row:
+                fields.setdefault(key, set()).add(row[key].value)
+        graphs_of.setdefault(iri, set()).add(row["graph"].value)
+    sources = {
+        iri: SourceInfo(
+            iri=iri,
+            title=min(fields.get("title", {iri.rsplit("/", 1)[-1]})),
+            license=" ".join(sorted(fields.get("license", set()))),
+            rights=min(fields.get("rights", {""})),
+            origin=" ".join(sorted(fields.get("origin", set()))),
+            graphs=tuple(sorted(graphs_of[iri])),
+        )
+        for iri, fields in by_source.items()
+    }
+    result: dict[str, list[SourceInfo]] = {g: [] for g in sorted(every_graph)}
+    for source in sorted(sources.values(), key=lambda s: s.iri):
+        for graph in source.graphs:
+            result[graph].append(source)
+    return result
+
+
+# --- charts ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a bar chart: its label, value, link and width in percent."""
+
+    label: str
+    value: int
+    href: str
+    percent: float
+
+
+def bars(items: Sequence[tuple[str, int, str]]) -> list[Bar]:
+    """Bars for ``(label, value, href)`` items, widths relative to the largest.
+
+    >>> [b.percent for b in bars([("a", 4, ""), ("b", 1, "")])]
+    [100.0, 25.0]
+    """
+    top = max((value for _, value, _ in items), default=0) or 1
+    return [
+        Bar(label, value, href, round(100.0 * value / top, 1))
+        for label, value, href in items
+    ]
+
+
+def province_counts() -> list[tuple[str, int]]:
+    """Medical education institutions per province (``""`` = not stated)."""
+    return [
+        (row["province"].value if "province" in row else "", int(row["n"].value))
+        for row in select("chart-provinces")
+    ]
+
+
+def category_counts(edition: str) -> list[tuple[str, str, str, int]]:
+    """``(category IRI, code, Chinese name, disciplines under it)`` for an edition."""
+    base = state().config.base_iri
+    rows = select(
+        "chart-categories",
+        edition=ox.NamedNode(f"{base}id/discipline-catalogue/{edition}"),
+    )
+    return [
+        (
+            row["category"].value,
+            row["code"].value,
+            row["name"].value if "name" in row else "",
+            int(row["n"].value),
+        )
+        for row in rows
+    ]
+
+
+# --- routes ----------------------------------------------------------------------
+@bp.route("/")
+def home() -> Response | str:
+    """What the graph is: triples per named graph, classes with instance counts,
+    sources and licences, and charts of institutions and disciplines."""
+    summary = stats(state().store)
+    sources = graph_sources()
+    provinces = province_counts()
+    categories = category_counts(DEFAULT_EDITION)
+    if wants_json():
+        return jsonify(
+            {
+                **asdict(summary),
+                "sources": {g: [asdict(s) for s in ss] for g, ss in sources.items()},
+                "institutions_per_province": dict(provinces),
+                "disciplines_per_category": {
+                    "edition": DEFAULT_EDITION,
+                    "categories": [
+                        {"iri": iri, "code": code, "name": name, "disciplines": n}
+                        for iri, code, name, n in categories
+                    ],
+                },
+            }
+        )
+    base = state().config.base_iri
+    unique_sources = {s.iri: s for ss in sources.values() for s in ss}
+    province_bars = bars(
+        [
+            (p or tr("unknown_province"), n, url_for("browse.institutions", province=p))
+            for p, n in provinces
+        ]
+    )
+    category_bars = bars(
+        [(f"{code} {name}", n, local_url(iri)) for iri, code, name, n in categories]
+    )
     return render_template(
         "home.html",
         stats=summary,
-        graph_name=lambda iri: graph_name(base, iri),
+        graph_name=lambda iri: short_graph_name(base, iri),
+        sources=sorted(unique_sources.values(), key=lambda s: s.title),
+        province_bars=province_bars,
+        category_bars=category_bars,
+        edition=DEFAULT_EDITION,
     )
 
 
@@ -42,40 +321,22 @@ def home() -> Response | str:
 def ontology() -> Response:
     """The ontology: documentation for browsers, the ontology graph for RDF clients."""
     store, base = state().store, state().config.base_iri
-    rdf = _rdf_format_requested()
+    rdf = rdf_format_requested()
     if rdf is not None:
         quads = list(store.quads(str(graph_iri(base, ONTOLOGY_GRAPH))))
-        response = Response(serialize_quads(quads, rdf), content_type=rdf.media_type)
+        response = rdf_response(quads, rdf)
     else:
         doc = describe(
             _graph(store, str(graph_iri(base, ONTOLOGY_GRAPH))),
             _graph(store, str(graph_iri(base, SHAPES_GRAPH))),
         )
-        response = Response(render_html(doc), content_type="text/html; charset=utf-8")
-    response.headers["Vary"] = "Accept"
-    response.headers["Link"] = ", ".join(
-        f'</ontology?format={f.name}>; rel="alternate"; type="{f.media_type}"'
-        for f in RDF_FORMATS
-    )
-    return response
-
-
-def _rdf_format_requested() -> RdfFormat | None:
-    name = request.args.get("format")
-    if name:
-        for fmt in RDF_FORMATS:
-            if fmt.name == name:
-                return fmt
-        abort(
-            400,
-            f"unknown format {name!r}; choose one of: "
-            f"{', '.join(f.name for f in RDF_FORMATS)}",
+        response = Response(
+            render_template("ontology.html", doc=doc, base_iri=base),
+            content_type="text/html; charset=utf-8",
         )
-    offered = ["text/html", *(m for f in RDF_FORMATS for m in f.media_types)]
-    best = request.accept_mimetypes.best_match(offered, default="text/html")
-    if best in (None, "text/html"):
-        return None
-    return next(f for f in RDF_FORMATS if best in f.media_types)
+    response.headers["Vary"] = "Accept"
+    response.headers["Link"] = alternates("/ontology")
+    return response
 
 
 def _graph(store: Store, iri: str) -> Graph:

@@ -3,7 +3,9 @@
 GET with ``query=``, POST form-encoded, POST ``application/sparql-query``; the
 protocol's ``default-graph-uri`` and ``named-graph-uri``; results by content
 negotiation (``Accept``) or a ``format=`` parameter. Queries run on the store's engine
-(Oxigraph) within the configured time and row limits.
+(Oxigraph) within the configured time and row limits. A GET without ``query`` returns
+the SPARQL 1.1 Service Description (:mod:`webapp.describe`). The read endpoints answer
+CORS preflight requests and allow every origin.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from mededkg.sandbox import Job
 from webapp.context import state
+from webapp.describe import service_description_response
 from webapp.negotiate import TRUNCATED_HEADER, negotiate, respond
 
 bp = Blueprint("sparql", __name__)
@@ -20,10 +23,19 @@ bp = Blueprint("sparql", __name__)
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 
+#: Paths any web page may read (CORS): the endpoint, the API and the VoID.
+CORS_PATHS = ("/sparql", "/.well-known/void")
+CORS_PREFIXES = ("/api/",)
+#: Request headers a cross-origin reader may send (no Authorization: read only).
+CORS_HEADERS = "Accept, Content-Type"
+CORS_MAX_AGE = "86400"
+
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def query() -> Response:
-    """Answer one SPARQL query."""
+    """Answer one SPARQL query; describe the service to a GET without one."""
+    if request.method == "GET" and "query" not in request.args:
+        return service_description_response()
     query, params = _query_and_params()
     results_format, rdf_format = negotiate(params.get("format"))
     job = Job(
@@ -36,11 +48,21 @@ def query() -> Response:
     return respond(state().run(job), state().limits.max_rows)
 
 
-@bp.after_request
+@bp.after_app_request
 def allow_cross_origin(response: Response) -> Response:
-    """Let browser clients on other origins read the endpoint (CORS)."""
+    """Let browser clients on other origins read the read endpoints (CORS), errors
+    included, and answer their preflight ``OPTIONS`` requests."""
+    path = request.path
+    if path not in CORS_PATHS and not path.startswith(CORS_PREFIXES):
+        return response
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = TRUNCATED_HEADER
+    if request.method == "OPTIONS":
+        allowed = request.url_rule.methods if request.url_rule else None
+        methods = [m for m in ("GET", "POST", "OPTIONS") if m in (allowed or {})]
+        response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
     return response
 
 
@@ -62,7 +84,7 @@ def _query_and_params() -> tuple[str, MultiDict[str, str]]:
                     "a query sent as application/sparql-query must not also "
                     "be given as a 'query' parameter",
                 )
-            queries = [request.get_data(as_text=True)]
+            queries = [_utf8_query()]
         else:
             abort(
                 415,
@@ -77,3 +99,15 @@ def _query_and_params() -> tuple[str, MultiDict[str, str]]:
             else "the query is empty",
         )
     return queries[0], params
+
+
+def _utf8_query() -> str:
+    """The body of a direct POST, which the protocol requires to be UTF-8 (decoding
+    another charset as UTF-8 would silently change the query's literals)."""
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        abort(415, f"send the query as UTF-8, not {charset}")
+    try:
+        return request.get_data().decode("utf-8")
+    except UnicodeDecodeError as error:
+        abort(400, f"the query is not UTF-8: {error}")

@@ -1,0 +1,594 @@
+"""Write step: SPARQL 1.1 Update and Graph Store operations, staged, checked, committed.
+
+Every write is applied to an in-memory copy of the current build. Then the
+``inferred`` graph is recomputed with the reasoner and the asserted data is validated
+against the store's ``shapes`` graph exactly as a build does; only a conforming result
+becomes a new build (:func:`mededkg.store.write_store`: a fresh folder, then an atomic
+link swap), all under the store's write lock. A write that fails any step changes
+nothing, and an acknowledged write survives ``kill -9`` and a restart.
+
+The ``ontology``, ``shapes`` and ``inferred`` graphs come from the project's files and
+the reasoner; a write that would change them is refused (:class:`ReservedGraph`),
+except that ``CLEAR``/``DROP`` ``ALL``/``NAMED`` leave them in place (they empty the
+writable graphs only).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Graph
+
+from mededkg.dumps import dumps_folder, write_dumps
+from mededkg.errors import MedEdKGError, QueryError, ValidationFailed
+from mededkg.formats import RDF_FORMATS, RdfFormat
+from mededkg.guard import _TOKEN, check_services, tokens
+from mededkg.load import (
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    SHAPES_GRAPH,
+    graph_iri,
+)
+from mededkg.reason import reason
+from mededkg.settings import Config
+from mededkg.store import Store, write_lock, write_store
+from mededkg.terms import to_oxigraph, to_rdflib
+from mededkg.validate import ValidationReport, validate
+
+#: Graphs a write may read but never change.
+RESERVED_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH, INFERRED_GRAPH)
+
+#: ``None`` stands for the default graph; any other target is a graph IRI.
+GraphTarget = str | None
+
+_READ_ONLY = (
+    "the endpoint is read-only; writes need a configured update_token "
+    "(--update-token or MEDEDKG_UPDATE_TOKEN)"
+)
+_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^<>\"{}|^`\\\x00-\x20]*$")
+
+
+class WriteError(MedEdKGError):
+    """A write cannot be applied; nothing was changed."""
+
+
+class WritesDisabled(WriteError):
+    """No ``update_token`` is configured, so the store is read-only."""
+
+
+class NotAuthorized(WriteError):
+    """The request lacks the right ``Authorization: Bearer`` token."""
+
+
+class ReservedGraph(WriteError):
+    """The write would change the ``ontology``, ``shapes`` or ``inferred`` graph."""
+
+
+class GraphNotFound(WriteError):
+    """The graph named by a Graph Store request has no triples."""
+
+
+class UnsupportedMediaType(WriteError):
+    """A request body's media type is not one a graph can be read from."""
+
+
+class UpdateError(WriteError):
+    """A SPARQL update is malformed, not allowed, or fails when applied."""
+
+
+class PayloadError(WriteError):
+    """A request body is not valid RDF of its declared media type."""
+
+
+class WriteNotConforming(ValidationFailed):
+    """After the write the data would violate the shapes; carries the report."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a committed write did.
+
+    Attributes:
+        created: the target graph had no triples before (Graph Store operations).
+        quads: quads in the new store, ``inferred`` included.
+        seconds: wall time of the whole write, lock wait included.
+        store_folder: the new build folder.
+    """
+
+    created: bool
+    quads: int
+    seconds: float
+    store_folder: Path
+
+
+def authorize(config: Config, authorization: str | None) -> None:
+    """Check an ``Authorization`` header value against the configured token.
+
+    Raises:
+        WritesDisabled: no token is configured (the store is read-only).
+        NotAuthorized: the header is missing, not ``Bearer``, or the wrong token.
+
+    >>> from mededkg.settings import load_config
+    >>> authorize(load_config({"update_token": "s3cret"}, {}), "Bearer s3cret")
+    """
+    if not config.update_token:
+        raise WritesDisabled(_READ_ONLY)
+    scheme, _, supplied = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        supplied.strip().encode(), config.update_token.encode()
+    ):
+        raise NotAuthorized(
+            "writes need the header 'Authorization: Bearer <token>' with the "
+            "configured update_token"
+        )
+
+
+def check_graph_iri(iri: str) -> str:
+    """Return *iri* if it is an absolute IRI usable as a graph name.
+
+    Raises:
+        UpdateError: naming the bad value.
+
+    >>> check_graph_iri("http://example.org/g")
+    'http://example.org/g'
+    """
+    if not _IRI.match(iri):
+        raise UpdateError(f"{iri!r} is not an absolute IRI; give a full graph IRI")
+    return iri
+
+
+def prepare_update(
+    update: str,
+    *,
+    allowlist: Sequence[str] = (),
+    using: Sequence[str] = (),
+    using_named: Sequence[str] = (),
+) -> str:
+    """Check an update statically and apply the protocol's dataset parameters.
+
+    ``LOAD`` is refused (the server never opens files or network connections), and
+    ``SERVICE`` may only call allow-listed endpoints. ``using-graph-uri`` and
+    ``using-named-graph-uri`` become ``USING`` / ``USING NAMED`` clauses of every
+    ``DELETE``/``INSERT … WHERE`` operation.
+
+    Returns:
+        The update text to execute.
+
+    Raises:
+        UpdateError: LOAD, a refused SERVICE, a dataset given both by parameters and
+            by USING/WITH, a bad graph IRI, or a syntax error (the parser's message).
+
+    >>> prepare_update("INSERT { ?s a ?o } WHERE { ?s a ?o }", using=["http://g"])
+    'INSERT { ?s a ?o } USING <http://g> WHERE { ?s a ?o }'
+    """
+    if not update.strip():
+        raise UpdateError("the update is empty")
+    words = [text.upper() for kind, text in tokens(update) if kind == "name"]
+    if "LOAD" in words:
+        raise UpdateError(
+            "LOAD is not allowed: the server never opens files or network "
+            "connections; send the triples in the request (INSERT DATA, or a Graph "
+            "Store PUT/POST to /graph-store)"
+        )
+    try:
+        check_services(update, allowlist)
+    except QueryError as error:
+        raise UpdateError(str(error)) from error
+    if using or using_named:
+        if "USING" in words or "WITH" in words:
+            raise UpdateError(
+                "the dataset is given twice: by using-graph-uri/using-named-graph-uri "
+                "and by USING/WITH in the update; use one or the other"
+            )
+        clauses = [f"USING <{check_graph_iri(iri)}>" for iri in using]
+        clauses += [f"USING NAMED <{check_graph_iri(iri)}>" for iri in using_named]
+        update = _insert_using(update, " ".join(clauses))
+    try:
+        # Parsing needs a store; an empty one also runs nothing of consequence
+        # (LOAD and SERVICE were refused above).
+        ox.Store().update(update, base_iri="http://localhost/")
+    except SyntaxError as error:
+        raise UpdateError(f"malformed update: {error}") from error
+    except (RuntimeError, ValueError, OSError):
+        pass  # a runtime failure on an empty store is not a syntax error
+    return update
+
+
+def run_update(
+    config: Config,
+    update: str,
+    *,
+    base_iri: str | None = None,
+    using: Sequence[str] = (),
+    using_named: Sequence[str] = (),
+) -> WriteResult:
+    """Apply a SPARQL 1.1 update to the store (staged, reasoned, validated, swapped).
+
+    In an update the default graph is the store's own default graph (queries see
+    it as part of the union); name a graph with ``GRAPH`` or ``USING`` to read or
+    write the data graphs.
+
+    Args:
+        config: settings (store path, base IRI, SERVICE allow-list).
+        update: the update text.
+        base_iri: base for relative IRIs in the update (the service's URL).
+        using: ``using-graph-uri`` values; using_named: ``using-named-graph-uri``.
+
+    Raises:
+        UpdateError: see :func:`prepare_update`, or the update fails when applied.
+        ReservedGraph: it would change the ontology, shapes or inferred graph.
+        WriteNotConforming: the result violates the shapes (nothing is changed).
+    """
+    text = prepare_update(
+        update,
+        allowlist=config.service_allowlist,
+        using=using,
+        using_named=using_named,
+    )
+
+    def change(staged: ox.Store) -> bool:
+        try:
+            staged.update(text, base_iri=base_iri)
+        except SyntaxError as error:
+            raise UpdateError(f"malformed update: {error}") from error
+        except (RuntimeError, ValueError, OSError) as error:
+            raise UpdateError(f"the update failed: {error}") from error
+        return False
+
+    return _commit(config, change, clears_all=clears_all(text))
+
+
+def clears_all(update: str) -> bool:
+    """True if *update* has a ``CLEAR``/``DROP`` ``ALL``/``NAMED`` operation.
+
+    >>> clears_all("DROP SILENT ALL")
+    True
+    >>> clears_all("DROP GRAPH <http://g>")
+    False
+    """
+    words = [text.upper() for kind, text in tokens(update)]
+    for index, word in enumerate(words):
+        if word in ("CLEAR", "DROP"):
+            rest = [w for w in words[index + 1 : index + 3] if w != "SILENT"]
+            if rest and rest[0] in ("ALL", "NAMED"):
+                return True
+    return False
+
+
+def put_graph(
+    config: Config, graph: GraphTarget, triples: Iterable[ox.Triple]
+) -> WriteResult:
+    """Replace the graph *graph* (``None``: the default graph) with *triples*.
+
+    Raises:
+        ReservedGraph, WriteNotConforming: see :func:`run_update`.
+    """
+    check_target(config, graph)
+    statements = list(triples)
+
+    def change(staged: ox.Store) -> bool:
+        name = _graph_node(graph)
+        created = graph is not None and not _has_quads(staged, name)
+        if isinstance(name, ox.NamedNode):
+            if staged.contains_named_graph(name):
+                staged.remove_graph(name)
+        else:
+            staged.clear_graph(name)
+        staged.extend(
+            ox.Quad(t.subject, t.predicate, t.object, name) for t in statements
+        )
+        return created
+
+    return _commit(config, change)
+
+
+def post_graph(
+    config: Config, graph: GraphTarget, triples: Iterable[ox.Triple]
+) -> WriteResult:
+    """Merge *triples* into the graph *graph* (``None``: the default graph).
+
+    Raises:
+        ReservedGraph, WriteNotConforming: see :func:`run_update`.
+    """
+    check_target(config, graph)
+    statements = list(triples)
+
+    def change(staged: ox.Store) -> bool:
+        name = _graph_node(graph)
+        created = graph is not None and not _has_quads(staged, name)
+        staged.extend(
+            ox.Quad(t.subject, t.predicate, t.object, name) for t in statements
+        )
+        return created
+
+    return _commit(config, change)
+
+
+def delete_graph(config: Config, graph: GraphTarget) -> WriteResult:
+    """Delete the graph *graph* (``None``: empty the default graph).
+
+    Raises:
+        GraphNotFound: the named graph has no triples.
+        ReservedGraph, WriteNotConforming: see :func:`run_update`.
+    """
+    check_target(config, graph)
+
+    def change(staged: ox.Store) -> bool:
+        name = _graph_node(graph)
+        if isinstance(name, ox.NamedNode):
+            if not _has_quads(staged, name):
+                raise GraphNotFound(_not_found(name.value))
+            staged.remove_graph(name)
+        else:
+            staged.clear_graph(name)
+        return False
+
+    return _commit(config, change)
+
+
+def read_graph(store: Store, graph: GraphTarget) -> list[ox.Quad]:
+    """The quads of the graph *graph* (``None``: the default graph, maybe empty).
+
+    Raises:
+        GraphNotFound: the named graph has no triples.
+    """
+    name = _graph_node(graph)
+    quads = list(store.inner.quads_for_pattern(None, None, None, name))
+    if graph is not None and not quads:
+        raise GraphNotFound(_not_found(graph))
+    return quads
+
+
+def check_target(config: Config, graph: GraphTarget) -> None:
+    """Refuse a Graph Store write to a reserved graph.
+
+    Raises:
+        ReservedGraph: *graph* is the ontology, shapes or inferred graph.
+    """
+    for name in RESERVED_GRAPHS:
+        if graph == str(graph_iri(config.base_iri, name)):
+            raise ReservedGraph(_reserved_message(name, graph))
+
+
+def graph_format(media_type: str) -> RdfFormat:
+    """The RDF format a single-graph request body of *media_type* is read as.
+
+    Raises:
+        UnsupportedMediaType: unknown type, or a dataset format (TriG, N-Quads).
+
+    >>> graph_format("text/turtle").name
+    'turtle'
+    """
+    media_type = media_type.strip().lower()
+    for fmt in RDF_FORMATS:
+        if media_type in fmt.media_types:
+            if fmt.datasets and fmt.name != "jsonld":
+                raise UnsupportedMediaType(
+                    f"{media_type} holds a dataset, not one graph; send "
+                    f"{', '.join(_graph_media_types())}"
+                )
+            return fmt
+    raise UnsupportedMediaType(
+        f"cannot read a graph from {media_type or 'a body without a content type'}; "
+        f"send {', '.join(_graph_media_types())}"
+    )
+
+
+def parse_graph(
+    body: bytes, media_type: str, *, base_iri: str, charset: str | None = None
+) -> list[ox.Triple]:
+    """Parse a request body into triples, safely.
+
+    The body must be UTF-8. RDF/XML with a ``<!DOCTYPE`` or ``<!ENTITY`` is refused
+    (no entity expansion), and so is JSON-LD whose ``@context`` is not inline (no
+    remote context is ever fetched). Blank nodes get fresh labels.
+
+    Args:
+        body: the request body.
+        media_type: its media type, without parameters.
+        base_iri: base of relative IRIs (the graph's IRI).
+        charset: the ``charset`` parameter of the content type, if any.
+
+    Raises:
+        UnsupportedMediaType: see :func:`graph_format`.
+        PayloadError: not UTF-8, unsafe, not parseable (the parser's message), or
+            JSON-LD with named graphs.
+    """
+    fmt = graph_format(media_type)
+    if charset and charset.strip().lower() not in ("utf-8", "utf8"):
+        raise PayloadError(f"send the body as UTF-8, not {charset}")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PayloadError(f"the body is not UTF-8: {error}") from error
+    if fmt.name == "xml" and re.search(r"<!\s*(DOCTYPE|ENTITY)", text, re.IGNORECASE):
+        raise PayloadError(
+            "RDF/XML with a DOCTYPE or ENTITY declaration is not accepted; remove it"
+        )
+    if fmt.name == "jsonld":
+        try:
+            _check_contexts(json.loads(text))
+        except json.JSONDecodeError as error:
+            raise PayloadError(f"the JSON-LD body is not JSON: {error}") from error
+    try:
+        quads = list(
+            ox.parse(
+                body, format=fmt.oxigraph, base_iri=base_iri, rename_blank_nodes=True
+            )
+        )
+    except SyntaxError as error:
+        raise PayloadError(f"the {fmt.name} body does not parse: {error}") from error
+    if any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
+        raise PayloadError(
+            "the body holds named graphs; send one graph and name it with ?graph="
+        )
+    return [q.triple for q in quads]
+
+
+def _commit(
+    config: Config, change: Callable[[ox.Store], bool], *, clears_all: bool = False
+) -> WriteResult:
+    start = time.perf_counter()
+    path = config.store_path
+    with write_lock(path):
+        staged = ox.Store()
+        staged.bulk_extend(Store.open(path).quads())
+        reserved = {
+            name: _quad_set(staged, graph_iri(config.base_iri, name))
+            for name in RESERVED_GRAPHS
+        }
+        created = change(staged)
+        for name, before in reserved.items():
+            iri = graph_iri(config.base_iri, name)
+            after = _quad_set(staged, iri)
+            if after == before:
+                continue
+            if clears_all and not after:
+                # CLEAR/DROP ALL and NAMED empty the writable graphs only: the
+                # reserved ones are put back (``inferred`` is recomputed anyway).
+                staged.extend(before)
+                continue
+            raise ReservedGraph(_reserved_message(name, str(iri)))
+        quads, report = _reason_and_validate(staged, config.base_iri)
+        if not report.conforms:
+            raise WriteNotConforming(
+                report, f"the write was not applied: {report.summary()}"
+            )
+        folder = write_store(quads, path, before_swap=_dumps(config))
+    return WriteResult(created, len(quads), time.perf_counter() - start, folder)
+
+
+def _dumps(config: Config) -> Callable[[Store], None]:
+    """Write the downloads of the new build, as a build does (they live inside it)."""
+
+    def dump(store: Store) -> None:
+        assert store.location is not None
+        write_dumps(store, dumps_folder(store.location), config.base_iri)
+
+    return dump
+
+
+def _reason_and_validate(
+    staged: ox.Store, base_iri: str
+) -> tuple[list[ox.Quad], ValidationReport]:
+    """Recompute ``inferred`` and validate, as :func:`mededkg.build.build` does."""
+    names = {
+        name: str(graph_iri(base_iri, name))
+        for name in (ONTOLOGY_GRAPH, SHAPES_GRAPH, INFERRED_GRAPH)
+    }
+    graphs: dict[str, Graph] = {}
+    kept: list[ox.Quad] = []
+    for quad in staged.quads_for_pattern(None, None, None, None):
+        key = (
+            ""
+            if isinstance(quad.graph_name, ox.DefaultGraph)
+            else quad.graph_name.value
+        )
+        if key == names[INFERRED_GRAPH]:
+            continue
+        kept.append(quad)
+        graphs.setdefault(key, Graph()).add(
+            (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
+        )
+    inferred = reason(
+        g for key, g in graphs.items() if key not in (names[SHAPES_GRAPH],)
+    )
+    reserved = set(names.values())
+    report = validate(
+        [g for key, g in sorted(graphs.items()) if key not in reserved],
+        shapes=graphs.get(names[SHAPES_GRAPH], Graph()),
+        ontology=graphs.get(names[ONTOLOGY_GRAPH], Graph()),
+    )
+    target = ox.NamedNode(names[INFERRED_GRAPH])
+    kept += [
+        ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), target)  # type: ignore[arg-type]
+        for s, p, o in inferred
+    ]
+    return kept, report
+
+
+def _insert_using(update: str, clauses: str) -> str:
+    """Insert *clauses* before the ``WHERE`` of every top-level DELETE/INSERT."""
+    out: list[str] = []
+    depth, last, previous = 0, 0, ""
+    for match in _TOKEN.finditer(update):
+        kind, text = match.lastgroup or "other", match.group()
+        if kind == "comment":
+            continue
+        if kind == "other" and text == "{":
+            depth += 1
+        elif kind == "other" and text == "}":
+            depth -= 1
+        elif (
+            kind == "name"
+            and text.upper() == "WHERE"
+            and depth == 0
+            and previous != "DELETE"
+        ):
+            out += [update[last : match.start()], clauses, " "]
+            last = match.start()
+        previous = text.upper()
+    out.append(update[last:])
+    return "".join(out)
+
+
+def _check_contexts(node: object) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _check_contexts(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "@context":
+                for context in value if isinstance(value, list) else [value]:
+                    if context is not None and not isinstance(context, dict):
+                        raise PayloadError(
+                            "JSON-LD with a remote @context is not accepted (the "
+                            "server never fetches one); put the context inline"
+                        )
+            if key == "@import":
+                raise PayloadError(
+                    "JSON-LD @import is not accepted; put the context inline"
+                )
+            _check_contexts(value)
+
+
+def _graph_node(graph: GraphTarget) -> ox.NamedNode | ox.DefaultGraph:
+    return ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
+
+
+def _has_quads(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> bool:
+    return (
+        next(iter(store.quads_for_pattern(None, None, None, graph)), None) is not None
+    )
+
+
+def _quad_set(store: ox.Store, iri: str) -> set[ox.Quad]:
+    return set(store.quads_for_pattern(None, None, None, ox.NamedNode(iri)))
+
+
+def _not_found(iri: str) -> str:
+    return f"there is no graph <{iri}> (a graph exists while it has triples)"
+
+
+def _reserved_message(name: str, iri: str) -> str:
+    return (
+        f"the {name} graph <{iri}> cannot be changed through the endpoint: it comes "
+        "from the project's files and the reasoner (edit ontology/ and run `mededkg "
+        "build`)"
+    )
+
+
+def _graph_media_types() -> list[str]:
+    return [
+        m
+        for f in RDF_FORMATS
+        if not f.datasets or f.name == "jsonld"
+        for m in f.media_types
+    ]

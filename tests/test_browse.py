@@ -1,0 +1,167 @@
+"""Browsers: institutions (filters, search, pinyin), the discipline tree per edition,
+degree types and the CQ08 comparison — each with its JSON/CSV twin, checked against
+SPARQL through /sparql and the named queries."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import run_named, sparql_select
+
+MEDEDKG = "https://w3id.org/mededkg/ontology#"
+INFERRED = "https://w3id.org/mededkg/graph/inferred"
+
+
+def institutions(client: FlaskClient, **params: str) -> list[dict[str, str]]:
+    """The rows of /institutions' JSON twin for *params*."""
+    response = client.get("/institutions", query_string={**params, "format": "json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    payload = response.get_json()
+    assert payload["count"] == len(payload["rows"])
+    rows: list[dict[str, str]] = payload["rows"]
+    return rows
+
+
+def count(client: FlaskClient, where: str) -> int:
+    """``COUNT(DISTINCT ?org)`` over medical education institutions and hospitals."""
+    query = f"""
+        PREFIX mededkg: <{MEDEDKG}>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT (COUNT(DISTINCT ?org) AS ?n) WHERE {{
+          VALUES ?top {{ mededkg:MedicalEducationInstitution mededkg:Hospital }}
+          ?org a ?top . {where}
+        }}"""
+    return int(sparql_select(client, query)[0]["n"])
+
+
+def test_fixture_table_lists_institution_and_hospital(client: FlaskClient) -> None:
+    rows = institutions(client)
+    assert {r["name_en"] for r in rows} == {
+        "Capital Medical University",
+        "Example Hospital",
+    }
+    page = client.get("/institutions").get_data(as_text=True)
+    assert 'id="institutions-table"' in page and "首都医科大学" in page
+
+
+def test_all_rows_match_a_sparql_count(repo_client: FlaskClient) -> None:
+    assert len(institutions(repo_client)) == count(repo_client, "")
+
+
+@pytest.mark.parametrize(
+    ("params", "where"),
+    [
+        ({"kind": MEDEDKG + "NursingCollege"}, "?org a mededkg:NursingCollege ."),
+        ({"kind": "mededkg:Hospital"}, "?org a mededkg:Hospital ."),
+        (
+            {"province": "河南省"},
+            '?org mededkg:province "河南省"@zh .',
+        ),
+        (
+            {"authority": "https://w3id.org/mededkg/id/government-body/教育部"},
+            "?org mededkg:supervisingAuthority "
+            "<https://w3id.org/mededkg/id/government-body/教育部> .",
+        ),
+        (
+            {"q": "中医药"},
+            '?org rdfs:label ?l FILTER(CONTAINS(?l, "中医药"))',
+        ),
+        (
+            {"q": "Medical University"},
+            '?org rdfs:label ?l FILTER(CONTAINS(LCASE(?l), "medical university"))',
+        ),
+    ],
+    ids=["kind-iri", "kind-curie", "province", "authority", "q-chinese", "q-english"],
+)
+def test_filters_match_sparql(
+    repo_client: FlaskClient, params: dict[str, str], where: str
+) -> None:
+    rows = institutions(repo_client, **params)
+    assert rows, params
+    assert len(rows) == count(repo_client, where)
+
+
+def test_filters_combine(repo_client: FlaskClient) -> None:
+    rows = institutions(
+        repo_client, kind=MEDEDKG + "TCMUniversity", province="河南省", q="中医"
+    )
+    assert [r["name_zh"] for r in rows] == ["河南中医药大学"]
+
+
+def test_pinyin_search(repo_client: FlaskClient) -> None:
+    pytest.importorskip("pypinyin")
+    full = {r["name_zh"] for r in institutions(repo_client, q="beijingxiehe")}
+    assert full == {"北京协和医学院"}
+    initials = {r["name_zh"] for r in institutions(repo_client, q="sdyk")}
+    assert "首都医科大学" in initials
+
+
+def test_csv_twin(repo_client: FlaskClient) -> None:
+    response = repo_client.get("/institutions?format=csv&province=北京市")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert {r["name_zh"] for r in rows} == {
+        r["name_zh"] for r in institutions(repo_client, province="北京市")
+    }
+    assert "ror" in rows[0]
+
+
+def test_unknown_twin_format_is_400(client: FlaskClient) -> None:
+    response = client.get("/institutions?format=xlsx")
+    assert response.status_code == 400
+    assert set(response.get_json()["error"]) == {"status", "title", "message"}
+
+
+@pytest.mark.parametrize("edition", ["1997", "2011-2018", "2022"])
+def test_discipline_tree_counts_match_cq10(
+    repo_client: FlaskClient, edition: str
+) -> None:
+    iri = f"https://w3id.org/mededkg/id/discipline-catalogue/{edition}"
+    expected = {
+        row["code"]: (
+            int(row["first_level"]),
+            int(row["professional_degree"]),
+            int(row["second_level"]),
+        )
+        for row in run_named(repo_client, "cq10-categories-per-edition", edition=iri)
+    }
+    payload = repo_client.get(f"/disciplines?edition={edition}&format=json").get_json()
+    assert payload["edition"]["iri"] == iri
+    shown = {
+        c["code"]: (c["first_level"], c["professional_degree"], c["second_level"])
+        for c in payload["categories"]
+    }
+    assert shown == expected
+
+
+def test_discipline_page_links_nodes_and_switches_editions(
+    repo_client: FlaskClient,
+) -> None:
+    page = repo_client.get("/disciplines?edition=2022").get_data(as_text=True)
+    assert 'id="discipline-tree"' in page and 'id="edition-switcher"' in page
+    assert 'href="/id/discipline/2022/1002"' in page  # 临床医学
+    assert 'href="/disciplines?edition=1997"' in page
+    assert repo_client.get("/disciplines?edition=1850").status_code == 404
+
+
+def test_degrees_compare_masters_like_cq08(repo_client: FlaskClient) -> None:
+    cq08 = run_named(repo_client, "cq08-master-degrees-compared")
+    payload = repo_client.get("/degrees?format=json&lang=en").get_json()
+    by_iri = {d["iri"]: d for d in payload["degrees"]}
+    assert set(payload["masters_compared"]) == {row["degree"] for row in cq08}
+    for row in cq08:
+        shown = by_iri[row["degree"]]
+        assert shown["name"] == row["degree_en"]
+        assert shown["orientation"] == [row["orientation_en"]]
+        if "environment_en" in row:
+            assert shown["environment"] == [row["environment_en"]]
+        if "duration_years" in row:
+            assert float(shown["duration"][0]) == float(row["duration_years"])
+        if row.get("careers"):
+            assert set(shown["careers"]) == set(row["careers"].split(" | "))
+    page = repo_client.get("/degrees").get_data(as_text=True)
+    assert 'id="masters-compared"' in page and 'id="degrees-table"' in page

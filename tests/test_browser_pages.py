@@ -1,0 +1,142 @@
+"""The pages in a real browser (Debian Chromium) over the real graph: home, institutions,
+resource pages and their links, the language switch, phone width; and a resource IRI's
+Turtle by content negotiation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+import requests
+from playwright.sync_api import Page, ViewportSize, expect
+from rdflib import Graph, URIRef
+
+pytest_plugins = ["tests.browser"]
+pytestmark = pytest.mark.server
+
+Shot = Callable[[Page, str], Path]
+BASE = "https://w3id.org/mededkg/"
+PHONE: ViewportSize = {"width": 375, "height": 812}
+AFFILIATED = """
+PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
+SELECT ?institution ?hospital WHERE {
+  ?institution a mededkg:MedicalEducationInstitution ; mededkg:hasAffiliate ?hospital .
+  ?hospital a mededkg:Hospital .
+} ORDER BY ?institution ?hospital LIMIT 1
+"""
+
+
+def local(url: str, iri: str) -> str:
+    """The address on the test server of a resource IRI under the base IRI."""
+    assert iri.startswith(BASE), iri
+    return f"{url}/{iri[len(BASE) :]}"
+
+
+@pytest.fixture(scope="module")
+def affiliation(repo_live_url: str) -> tuple[str, str]:
+    """An institution of the real graph with an affiliated hospital: (IRI, IRI)."""
+    response = requests.post(
+        f"{repo_live_url}/sparql",
+        data={"query": AFFILIATED},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    (row,) = response.json()["results"]["bindings"]
+    return row["institution"]["value"], row["hospital"]["value"]
+
+
+def test_home_page(page: Page, repo_live_url: str, screenshot: Shot) -> None:
+    page.goto(f"{repo_live_url}/")
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator(".lang-switch a")).to_have_count(2)
+    screenshot(page, "home")
+    page.locator("#nav-query").click()
+    expect(page.locator("#query-app")).to_have_attribute("data-ready", "true")
+
+
+def test_institution_page_and_affiliated_hospital(
+    page: Page,
+    repo_live_url: str,
+    affiliation: tuple[str, str],
+    screenshot: Shot,
+) -> None:
+    institution, hospital = affiliation
+    page.goto(f"{repo_live_url}/institutions")
+    table = page.locator("#institutions-table")
+    expect(table.locator("tbody tr").first).to_be_visible()
+    screenshot(page, "institutions")
+
+    table.locator(f'tr[data-iri="{institution}"] a').first.click()
+    expect(page).to_have_url(local(repo_live_url, institution))
+    links = page.locator("a.affiliated-hospital")
+    expect(links.first).to_be_visible()
+    screenshot(page, "institution")
+
+    target = page.locator(f'a.affiliated-hospital[href$="{hospital[len(BASE) :]}"]')
+    target.first.click()
+    expect(page).to_have_url(local(repo_live_url, hospital))
+    expect(page.locator("h1")).to_be_visible()
+    screenshot(page, "hospital")
+
+
+def test_language_switch(page: Page, repo_live_url: str, screenshot: Shot) -> None:
+    page.goto(f"{repo_live_url}/")
+    expect(page.locator("html")).to_have_attribute("lang", re.compile("^en"))
+    page.locator('.lang-switch a[hreflang="zh"]').click()
+    expect(page.locator("html")).to_have_attribute("lang", re.compile("^zh"))
+    expect(page.locator("#nav-dataset")).to_have_text("数据集")
+    screenshot(page, "home-zh")
+
+    # The choice follows the visitor (cookie), the query editor included.
+    page.goto(f"{repo_live_url}/query")
+    expect(page.locator("html")).to_have_attribute("lang", re.compile("^zh"))
+    expect(page.locator("#query-app h1")).to_have_text("SPARQL 查询编辑器")
+    expect(page.locator("#label-lang")).to_have_value("zh")
+    screenshot(page, "query-zh")
+
+    page.locator('.lang-switch a[hreflang="en"]').click()
+    expect(page.locator("html")).to_have_attribute("lang", re.compile("^en"))
+    expect(page.locator("#query-app h1")).to_have_text("SPARQL query editor")
+
+
+@pytest.mark.parametrize("path", ["/", "/institutions", "/query"])
+def test_phone_width(
+    page: Page, repo_live_url: str, path: str, screenshot: Shot
+) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto(f"{repo_live_url}{path}")
+    expect(page.locator("main")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "phone")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{path} is {width} px wide on a phone"
+
+
+def test_resource_iri_gives_turtle(
+    repo_live_url: str, affiliation: tuple[str, str]
+) -> None:
+    institution, hospital = affiliation
+    response = requests.get(
+        local(repo_live_url, institution),
+        headers={"Accept": "text/turtle"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["Content-Type"].startswith("text/turtle")
+    graph = Graph().parse(data=response.text, format="turtle")
+    subject = URIRef(institution)
+    assert (subject, None, None) in graph
+    assert (subject, URIRef(BASE + "ontology#hasAffiliate"), URIRef(hospital)) in graph
+
+
+def test_pages_link_an_icon(repo_live_url: str) -> None:
+    """Without one, browsers ask for /favicon.ico and log its 404 as a console error."""
+    html = requests.get(f"{repo_live_url}/", timeout=30).text
+    match = re.search(r'<link rel="icon"[^>]*href="([^"]+)"', html)
+    assert match, "the layout links no icon"
+    icon = requests.get(urljoin(f"{repo_live_url}/", match.group(1)), timeout=30)
+    assert icon.status_code == 200

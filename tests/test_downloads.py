@@ -1,0 +1,146 @@
+"""Downloads: dumps written at build time, listed with sizes and checksums, served
+only when listed, each parsing back to the graph it claims to hold."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from rdflib import Dataset, Graph, URIRef
+from rdflib.compare import isomorphic
+
+from mededkg.dumps import DATASET_STEM, dumps_folder, read_index, write_dumps
+from mededkg.formats import RDF_FORMATS
+from mededkg.settings import Config
+from mededkg.store import Store
+from mededkg.terms import to_rdflib
+
+
+def _graph_of(store: Store, iri: str | None) -> Graph:
+    graph = Graph()
+    for quad in store.quads(iri):
+        graph.add(
+            (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
+        )  # type: ignore[arg-type]
+    return graph
+
+
+def _body(client: FlaskClient, file: str) -> bytes:
+    with client.get(f"/downloads/{file}") as response:
+        return response.get_data()
+
+
+def test_build_writes_every_format_for_the_dataset_and_each_graph(
+    fixture_store: Store,
+) -> None:
+    assert fixture_store.location is not None
+    dumps = read_index(dumps_folder(fixture_store.location))
+    expected = {
+        (graph, fmt.name)
+        for graph in [None, *fixture_store.named_graphs()]
+        for fmt in RDF_FORMATS
+    }
+    assert {(d.graph, d.format) for d in dumps} == expected
+
+
+def test_listing_has_sizes_and_checksums_of_the_served_bytes(
+    client: FlaskClient,
+) -> None:
+    listing = client.get("/downloads?format=json").get_json()
+    assert listing
+    for row in listing[:8]:
+        with client.get(f"/downloads/{row['file']}") as response:
+            assert response.status_code == 200
+            body = response.get_data()
+        assert len(body) == row["bytes"]
+        assert hashlib.sha256(body).hexdigest() == row["sha256"]
+        assert response.headers["Content-Type"].startswith(row["media_type"])
+        assert "attachment" in response.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize("fmt", RDF_FORMATS, ids=lambda f: f.name)
+def test_each_graph_dump_parses_back_isomorphic(
+    client: FlaskClient, fixture_store: Store, fmt: object
+) -> None:
+    listing = client.get("/downloads?format=json").get_json()
+    for row in listing:
+        if row["format"] != fmt.name or row["graph"] is None:  # type: ignore[attr-defined]
+            continue
+        body = _body(client, row["file"])
+        parsed = Dataset() if fmt.datasets else Graph()  # type: ignore[attr-defined]
+        parsed.parse(data=body, format=fmt.rdflib)  # type: ignore[attr-defined]
+        back = Graph()
+        for triple in (
+            parsed.triples((None, None, None))
+            if isinstance(parsed, Graph) and not isinstance(parsed, Dataset)
+            else (t[:3] for t in parsed.quads((None, None, None, None)))
+        ):
+            back.add(triple)
+        assert isomorphic(back, _graph_of(fixture_store, row["graph"])), row["file"]
+
+
+def test_whole_dataset_in_a_format_without_graphs_says_graphs_were_merged(
+    client: FlaskClient,
+) -> None:
+    listing = client.get("/downloads?format=json").get_json()
+    whole = {r["format"]: r for r in listing if r["graph"] is None}
+    assert whole["turtle"]["file"] == DATASET_STEM + ".ttl"
+    assert whole["turtle"]["graphs_merged"] > 1
+    assert whole["trig"]["graphs_merged"] == 0
+    page = client.get("/downloads").get_data(as_text=True)
+    assert "graphs merged" in page and whole["trig"]["sha256"] in page
+
+
+def test_dumps_are_byte_identical_across_runs(
+    fixture_store: Store, tmp_path: Path
+) -> None:
+    first = write_dumps(fixture_store, tmp_path / "a", "https://w3id.org/mededkg/")
+    second = write_dumps(fixture_store, tmp_path / "b", "https://w3id.org/mededkg/")
+    assert [d.sha256 for d in first] == [d.sha256 for d in second]
+
+
+def test_unlisted_files_are_never_served(client: FlaskClient) -> None:
+    for name in ("index.json", "CURRENT", "..%2FCURRENT", "nothing.ttl"):
+        response = client.get(f"/downloads/{name}")
+        assert response.status_code == 404
+        assert response.get_json()["error"]["status"] == 404
+
+
+def test_a_failed_build_keeps_the_previous_dumps(
+    fixture_config: Config, tmp_path: Path
+) -> None:
+    from mededkg.build import build
+    from mededkg.errors import ValidationFailed
+
+    config = fixture_config.replace(store_path=tmp_path / "store")
+    build(config)
+    before = read_index(dumps_folder(Store.open(config.store_path).location))  # type: ignore[arg-type]
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(
+        "<https://w3id.org/mededkg/id/institution/x> a "
+        "<https://w3id.org/mededkg/ontology#MedicalUniversity> .\n"
+    )
+    with pytest.raises(ValidationFailed):
+        build(config, add=[bad])
+    after = read_index(dumps_folder(Store.open(config.store_path).location))  # type: ignore[arg-type]
+    assert after == before
+
+
+def test_void_lists_the_whole_dataset_dumps(client: FlaskClient) -> None:
+    void = Graph().parse(
+        data=client.get(
+            "/.well-known/void", headers={"Accept": "text/turtle"}
+        ).get_data(as_text=True),
+        format="turtle",
+    )
+    dumps = {
+        str(o) for o in void.objects(None, URIRef("http://rdfs.org/ns/void#dataDump"))
+    }
+    listing = client.get("/downloads?format=json").get_json()
+    whole = {r["url"] for r in listing if r["graph"] is None and not r["graphs_merged"]}
+    assert dumps == whole and len(whole) == 3
+    for url in dumps:
+        with client.get(url.replace("http://localhost", "")) as response:
+            assert response.status_code == 200

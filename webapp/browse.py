@@ -1,0 +1,456 @@
+"""Browsers: institutions (filters and search), the discipline catalogue as a tree per
+edition, and degree types with the academic-vs-professional master's comparison.
+
+Each page has data twins, Datasette style: ``?format=json`` and, for tables,
+``?format=csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+
+from mededkg.namespaces import MEDEDKG
+from webapp.i18n import ui_language
+from webapp.pages import (
+    DEFAULT_EDITION,
+    curie,
+    inferred_graph,
+    local_url,
+    pick,
+    select,
+)
+
+try:  # pinyin search is optional: without pypinyin, names match as written
+    from pypinyin import Style, lazy_pinyin
+
+    def _pinyin(text: str) -> tuple[str, str]:
+        syllables = lazy_pinyin(text)
+        initials = lazy_pinyin(text, style=Style.FIRST_LETTER)
+        return "".join(syllables).lower(), "".join(initials).lower()
+
+except ImportError:  # pragma: no cover - depends on the environment
+
+    def _pinyin(text: str) -> tuple[str, str]:
+        return "", ""
+
+
+bp = Blueprint("browse", __name__)
+
+TWIN_FORMATS = ("html", "json", "csv")
+
+
+def _twin() -> str:
+    """The form asked for: ``html``, ``json`` or ``csv``.
+
+    Raises:
+        400: an unknown ``format=`` value.
+    """
+    name = request.args.get("format") or "html"
+    if name not in TWIN_FORMATS:
+        abort(400, f"unknown format {name!r}; choose one of: {', '.join(TWIN_FORMATS)}")
+    return name
+
+
+def _csv(
+    columns: Sequence[str], rows: Sequence[dict[str, object]], name: str
+) -> Response:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        out.getvalue(),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="{name}.csv"'},
+    )
+
+
+def _labels() -> dict[str, list[ox.Literal]]:
+    """Labels of kinds, authorities, levels, orientations … by IRI."""
+    found: dict[str, list[ox.Literal]] = {}
+    for row in select("term-labels"):
+        label = row["label"]
+        if isinstance(label, ox.Literal):
+            found.setdefault(row["node"].value, []).append(label)
+    return found
+
+
+# --- institutions -----------------------------------------------------------------
+@dataclass
+class Institution:
+    """One row of the institutions table."""
+
+    iri: str
+    name_zh: str = ""
+    name_en: str = ""
+    kind: str = ""
+    kind_label: str = ""
+    province: str = ""
+    authority: str = ""
+    authority_label: str = ""
+    ror: str = ""
+    href: str = ""
+    names: set[str] = field(default_factory=set)
+    pinyin: tuple[str, str] = ("", "")
+
+    def matches(self, query: str) -> bool:
+        """True if *query* is part of a Chinese or English name or of its pinyin."""
+        needle = query.strip().lower()
+        compact = needle.replace(" ", "")
+        return (
+            not needle
+            or any(needle in name.lower() for name in self.names)
+            or (bool(compact) and any(compact in p for p in self.pinyin if p))
+        )
+
+
+INSTITUTION_COLUMNS = (
+    "iri",
+    "name_zh",
+    "name_en",
+    "kind",
+    "kind_label",
+    "province",
+    "authority",
+    "authority_label",
+    "ror",
+)
+
+
+def institutions_all(lang: str) -> list[Institution]:
+    """Every medical education institution and hospital, one row each."""
+    labels = _labels()
+    rows: dict[str, Institution] = {}
+    names: dict[str, list[ox.Literal]] = {}
+    provinces: dict[str, list[ox.Literal]] = {}
+    for row in select("institutions", inferred=inferred_graph()):
+        iri = row["org"].value
+        item = rows.get(iri)
+        if item is None:
+            kind = row["kind"].value
+            item = rows[iri] = Institution(
+                iri,
+                kind=kind,
+                kind_label=pick(labels.get(kind, ()), lang) or curie(kind),
+                href=local_url(iri),
+            )
+        for key, store in (("name", names), ("province", provinces)):
+            term = row.get(key)
+            if isinstance(term, ox.Literal) and term not in store.get(iri, []):
+                store.setdefault(iri, []).append(term)
+        if "authority" in row:
+            item.authority = row["authority"].value
+            item.authority_label = pick(labels.get(item.authority, ()), lang)
+        if "ror" in row:
+            item.ror = row["ror"].value
+    for iri, item in rows.items():
+        found = names.get(iri, [])
+        zh = [n for n in found if (n.language or "").startswith("zh")]
+        en = [n for n in found if (n.language or "") == "en"]
+        item.name_zh = pick(zh, "zh")
+        item.name_en = pick(en, "en")
+        item.names = {n.value for n in found}
+        item.province = pick(provinces.get(iri, ()), "zh")
+        item.pinyin = _pinyin(item.name_zh)
+    return sorted(rows.values(), key=lambda i: (i.kind_label, i.iri))
+
+
+@bp.route("/institutions")
+def institutions() -> Response | str:
+    """Medical education institutions and hospitals: filter by ``kind``,
+    ``province`` and ``authority`` (IRIs or names), search ``q`` over Chinese and
+    English names and their pinyin."""
+    twin = _twin()
+    lang = ui_language()
+    everything = institutions_all(lang)
+    kind = request.args.get("kind", "")
+    province = request.args.get("province", "")
+    authority = request.args.get("authority", "")
+    query = request.args.get("q", "")
+    rows = [
+        i
+        for i in everything
+        if (not kind or kind in (i.kind, curie(i.kind)))
+        and (not province or province == i.province)
+        and (not authority or authority in (i.authority, i.authority_label))
+        and i.matches(query)
+    ]
+    filters = {"kind": kind, "province": province, "authority": authority, "q": query}
+    if twin == "json":
+        return jsonify(
+            {
+                "filters": filters,
+                "count": len(rows),
+                "columns": list(INSTITUTION_COLUMNS),
+                "rows": [_public(i) for i in rows],
+            }
+        )
+    if twin == "csv":
+        return _csv(INSTITUTION_COLUMNS, [_public(i) for i in rows], "institutions")
+    return render_template(
+        "institutions.html",
+        rows=rows,
+        filters=filters,
+        kinds=_choices(everything, lambda i: (i.kind, i.kind_label)),
+        provinces=_choices(everything, lambda i: (i.province, i.province)),
+        authorities=_choices(everything, lambda i: (i.authority, i.authority_label)),
+    )
+
+
+def _public(item: Institution) -> dict[str, object]:
+    return {k: v for k, v in asdict(item).items() if k in INSTITUTION_COLUMNS}
+
+
+def _choices(
+    rows: Sequence[Institution], key: Callable[[Institution], tuple[str, str]]
+) -> list[tuple[str, str, int]]:
+    """``(value, label, count)`` for a filter's options, by label."""
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        value, label = key(row)
+        if value:
+            counts[(value, label)] = counts.get((value, label), 0) + 1
+    return sorted(
+        ((v, label, n) for (v, label), n in counts.items()), key=lambda c: c[1]
+    )
+
+
+# --- disciplines ------------------------------------------------------------------
+@dataclass
+class Node:
+    """A concept of the catalogue tree with its children and counts below it."""
+
+    iri: str
+    code: str
+    name: str
+    level: str
+    href: str
+    children: list[Node] = field(default_factory=list)
+
+    def count(self, level: str) -> int:
+        """How many concepts of *level* (a class local name) are below this one."""
+        return sum(
+            (1 if child.level == level else 0) + child.count(level)
+            for child in self.children
+        )
+
+    def as_json(self) -> dict[str, object]:
+        """The node and its subtree as plain data."""
+        return {
+            "iri": self.iri,
+            "code": self.code,
+            "name": self.name,
+            "level": self.level,
+            "first_level": self.count("FirstLevelDiscipline"),
+            "professional_degree": self.count("ProfessionalDegreeCategory"),
+            "second_level": self.count("SecondLevelDiscipline"),
+            "children": [c.as_json() for c in self.children],
+        }
+
+
+def editions() -> list[tuple[str, str, str]]:
+    """``(notation, IRI, name)`` of each catalogue edition that has concepts."""
+    names: dict[tuple[str, str], list[ox.Literal]] = {}
+    for row in select("editions"):
+        key = (row["notation"].value, row["edition"].value)
+        name = row.get("name")
+        names.setdefault(key, [])
+        if isinstance(name, ox.Literal):
+            names[key].append(name)
+    return [
+        (notation, iri, pick(found, ui_language()))
+        for (notation, iri), found in sorted(names.items())
+    ]
+
+
+def discipline_tree(edition_iri: str) -> list[Node]:
+    """The categories of an edition, each with its subtree, ordered by code."""
+    lang = ui_language()
+    nodes: dict[str, Node] = {}
+    parents: dict[str, str] = {}
+    names: dict[str, list[ox.Literal]] = {}
+    for row in select(
+        "discipline-tree",
+        edition=ox.NamedNode(edition_iri),
+        inferred=inferred_graph(),
+    ):
+        iri = row["node"].value
+        if iri not in nodes:
+            nodes[iri] = Node(
+                iri,
+                row["code"].value,
+                "",
+                row["level"].value.rsplit("#", 1)[-1],
+                local_url(iri),
+            )
+        name = row.get("name")
+        if isinstance(name, ox.Literal) and name not in names.get(iri, []):
+            names.setdefault(iri, []).append(name)
+        if "parent" in row:
+            parents[iri] = row["parent"].value
+    for iri, node in nodes.items():
+        node.name = pick(names.get(iri, ()), lang)
+    roots: list[Node] = []
+    for iri, node in sorted(nodes.items(), key=lambda item: item[1].code):
+        parent = nodes.get(parents.get(iri, ""))
+        (parent.children if parent else roots).append(node)
+    return roots
+
+
+@bp.route("/disciplines")
+def disciplines() -> Response | str:
+    """The discipline catalogue of one ``edition`` (default 2022) as a tree of
+    categories, first-level disciplines, professional degree categories and
+    second-level disciplines, with counts."""
+    twin = _twin()
+    known = editions()
+    edition = request.args.get("edition", DEFAULT_EDITION)
+    chosen = next((e for e in known if e[0] == edition), None)
+    if chosen is None:
+        names = ", ".join(e[0] for e in known)
+        abort(404, f"no catalogue edition {edition!r}; editions: {names}")
+    tree = discipline_tree(chosen[1])
+    if twin == "json":
+        return jsonify(
+            {
+                "edition": {"notation": chosen[0], "iri": chosen[1], "name": chosen[2]},
+                "editions": [e[0] for e in known],
+                "categories": [n.as_json() for n in tree],
+            }
+        )
+    if twin == "csv":
+        flat: list[dict[str, object]] = [
+            {
+                "code": n.code,
+                "name": n.name,
+                "level": n.level,
+                "iri": n.iri,
+                "parent": parent,
+            }
+            for n, parent in _walk(tree, "")
+        ]
+        return _csv(("code", "name", "level", "iri", "parent"), flat, "disciplines")
+    return render_template(
+        "disciplines.html", tree=tree, editions=known, edition=chosen
+    )
+
+
+def _walk(nodes: list[Node], parent: str) -> list[tuple[Node, str]]:
+    out: list[tuple[Node, str]] = []
+    for node in nodes:
+        out.append((node, parent))
+        out.extend(_walk(node.children, node.iri))
+    return out
+
+
+# --- degrees --------------------------------------------------------------------------
+ATTRIBUTES = {
+    str(MEDEDKG.degreeLevel): "level",
+    str(MEDEDKG.orientation): "orientation",
+    str(MEDEDKG.iscedLevel): "isced_level",
+    str(MEDEDKG.trainingEnvironment): "environment",
+    str(MEDEDKG.durationYears): "duration",
+    str(MEDEDKG.minimumClinicalTrainingMonths): "clinical_months",
+    str(MEDEDKG.intendedCareer): "careers",
+    str(MEDEDKG.sameLevelAs): "same_level_as",
+    "http://www.w3.org/2004/02/skos/core#definition": "definition",
+    "http://purl.org/dc/terms/source": "source",
+}
+COMPARED = (
+    "orientation",
+    "environment",
+    "duration",
+    "clinical_months",
+    "careers",
+    "definition",
+)
+
+
+@dataclass
+class Degree:
+    """A degree type and its attributes as ``(text, href)`` pairs."""
+
+    iri: str
+    name: str
+    href: str
+    values: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def texts(self, key: str) -> list[str]:
+        """The texts of attribute *key*."""
+        return [text for text, _ in self.values.get(key, [])]
+
+
+def degree_types(lang: str) -> list[Degree]:
+    """Every degree type with its attributes, in the interface language."""
+    labels = _labels()
+    degrees: dict[str, Degree] = {}
+    for row in select("degree-types"):
+        iri = row["degree"].value
+        degree = degrees.setdefault(
+            iri,
+            Degree(iri, pick(labels.get(iri, ()), lang) or curie(iri), local_url(iri)),
+        )
+        key = ATTRIBUTES[row["attribute"].value]
+        value = row["value"]
+        if isinstance(value, ox.Literal):
+            if key == "definition" and value.language and value.language != lang:
+                continue
+            text = value.value
+            if text.endswith(".0") and text[:-2].isdigit():
+                text = text[:-2]
+            shown = (text, "")
+        else:
+            shown = (
+                pick(labels.get(value.value, ()), lang) or curie(value.value),
+                local_url(value.value),
+            )
+        if shown not in degree.values.setdefault(key, []):
+            degree.values[key].append(shown)
+    for degree in degrees.values():
+        if not degree.values.get("definition"):
+            degree.values.pop("definition", None)
+    return sorted(degrees.values(), key=lambda d: d.iri)
+
+
+@bp.route("/degrees")
+def degrees() -> Response | str:
+    """Degree types with level, orientation and ISCED level, and the academic and
+    professional master's degrees of medicine side by side (CQ08)."""
+    twin = _twin()
+    lang = ui_language()
+    found = degree_types(lang)
+    masters = [
+        d
+        for d in found
+        if any(href.endswith("#MasterLevel") for _, href in d.values.get("level", []))
+    ]
+    if twin == "json":
+        return jsonify(
+            {
+                "degrees": [
+                    {"iri": d.iri, "name": d.name, **{k: d.texts(k) for k in d.values}}
+                    for d in found
+                ],
+                "masters_compared": [d.iri for d in masters],
+            }
+        )
+    if twin == "csv":
+        columns = ("iri", "name", *sorted(set(ATTRIBUTES.values())))
+        flat: list[dict[str, object]] = [
+            {
+                "iri": d.iri,
+                "name": d.name,
+                **{k: " | ".join(d.texts(k)) for k in d.values},
+            }
+            for d in found
+        ]
+        return _csv(columns, flat, "degrees")
+    return render_template(
+        "degrees.html", degrees=found, masters=masters, compared=COMPARED
+    )

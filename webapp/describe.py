@@ -1,0 +1,297 @@
+"""The endpoint describes itself: SPARQL 1.1 Service Description at ``GET /sparql``
+(no query), VoID at ``/.well-known/void`` and OpenAPI at ``/api/openapi.json``.
+
+Descriptions are RDF by content negotiation (``Accept`` or ``format=``, any format of
+the one table, Turtle by default) and a small HTML page for browsers; every number in
+them is counted on the store being served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyoxigraph as ox
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template_string,
+    request,
+    url_for,
+)
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.namespace import VOID
+
+from mededkg.export import serialize_quads
+from mededkg.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat
+from mededkg.dumps import dumps_folder, read_index
+from mededkg.namedqueries import named_queries
+from mededkg.namespaces import FORMATS, PREFIXES, SD
+from mededkg.resources import queries_dir
+from mededkg.store import Store
+from mededkg.terms import to_oxigraph
+from mededkg.void import dataset_iri, default_graph_triples, graph_sizes
+from mededkg.void import void_description as build_void
+from webapp.api import RESERVED
+from webapp.context import state
+from webapp.openapi import openapi_document
+
+bp = Blueprint("describe", __name__)
+
+#: W3C format IRIs of the RDF formats of :data:`mededkg.formats.RDF_FORMATS`.
+RDF_FORMAT_IRIS: dict[str, URIRef] = {
+    "turtle": FORMATS.Turtle,
+    "trig": FORMATS.TriG,
+    "nt": FORMATS["N-Triples"],
+    "nq": FORMATS["N-Quads"],
+    "jsonld": FORMATS["JSON-LD"],
+    "xml": FORMATS.RDF_XML,
+}
+
+#: W3C format IRIs of the results formats of :data:`mededkg.formats.RESULT_FORMATS`.
+RESULT_FORMAT_IRIS: dict[str, URIRef] = {
+    "json": FORMATS.SPARQL_Results_JSON,
+    "xml": FORMATS.SPARQL_Results_XML,
+    "csv": FORMATS.SPARQL_Results_CSV,
+    "tsv": FORMATS.SPARQL_Results_TSV,
+}
+
+HTML = "text/html"
+EXAMPLE_QUERY = (
+    "SELECT ?graph (COUNT(*) AS ?triples)\nWHERE { GRAPH ?graph { ?s ?p ?o } }\n"
+    "GROUP BY ?graph"
+)
+
+# A page of its own rather than one extending base.html: it must keep answering 200
+# whatever context the site layout comes to need.
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{{ title }} — MedEdKG</title>
+  <link rel="stylesheet" href="{{ url_for('static', filename='mededkg.css') }}">
+</head>
+<body>
+<main>
+<p><a href="{{ url_for('pages.home') }}">MedEdKG</a></p>
+<h1>{{ title }}</h1>
+<p>{{ intro }}</p>
+{% if endpoint %}
+<form method="get" action="{{ endpoint }}">
+  <textarea name="query" rows="6" cols="80"
+    aria-label="SPARQL query">{{ example }}</textarea>
+  <p><button type="submit">Run query</button></p>
+</form>
+{% endif %}
+<p>As RDF:
+{% for f in formats -%}
+  <a href="?format={{ f.name }}">{{ f.name }}</a>{{ ", " if not loop.last }}
+{% endfor %}· <a href="{{ void }}">VoID</a> · <a href="{{ openapi }}">OpenAPI</a></p>
+<pre>{{ turtle }}</pre>
+</main>
+</body>
+</html>
+"""
+
+
+def service_description(
+    store: Store,
+    *,
+    endpoint: str,
+    base_iri: str,
+    void_url: str,
+    update: bool = False,
+    federated: bool = False,
+) -> Graph:
+    """Describe the SPARQL service at *endpoint* with the Service Description terms.
+
+    Args:
+        store: the store the endpoint serves (named graphs and their sizes).
+        endpoint: the endpoint URL (``sd:endpoint``).
+        base_iri: the base IRI; the default dataset is the VoID dataset under it.
+        void_url: where the VoID description is served (``rdfs:seeAlso``).
+        update: whether SPARQL Update is enabled (an update token is set).
+        federated: whether ``SERVICE`` may call other endpoints (an allow-list).
+    """
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    service = BNode()
+    graph.add((service, RDF.type, SD.Service))
+    graph.add((service, SD.endpoint, URIRef(endpoint)))
+    graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    if update:
+        graph.add((service, SD.supportedLanguage, SD.SPARQL11Update))
+    for iri in (*_result_format_iris(), *_rdf_format_iris()):
+        graph.add((service, SD.resultFormat, iri))
+    graph.add((service, SD.feature, SD.UnionDefaultGraph))
+    if federated:
+        graph.add((service, SD.feature, SD.BasicFederatedQuery))
+
+    dataset = dataset_iri(base_iri)
+    graph.add((service, SD.defaultDataset, dataset))
+    graph.add((dataset, RDF.type, SD.Dataset))
+    graph.add((dataset, RDFS.seeAlso, URIRef(void_url)))
+    default = BNode()
+    graph.add((dataset, SD.defaultGraph, default))
+    graph.add((default, RDF.type, SD.Graph))
+    graph.add((default, VOID.triples, Literal(default_graph_triples(store))))
+    for size in graph_sizes(store):
+        named, inner = BNode(), BNode()
+        graph.add((dataset, SD.namedGraph, named))
+        graph.add((named, RDF.type, SD.NamedGraph))
+        graph.add((named, SD.name, URIRef(size.iri)))
+        graph.add((named, SD.graph, inner))
+        graph.add((inner, RDF.type, SD.Graph))
+        graph.add((inner, VOID.triples, Literal(size.triples)))
+    return graph
+
+
+def service_description_response() -> Response:
+    """The response to ``GET /sparql`` without a query: the service description."""
+    fmt = _negotiate(html=True)
+    config = state().config
+    graph = service_description(
+        state().store,
+        endpoint=url_for("sparql.query", _external=True),
+        base_iri=config.base_iri,
+        void_url=url_for("describe.void", _external=True),
+        update=bool(config.update_token),
+        federated=bool(config.service_allowlist),
+    )
+    return _rdf_response(
+        graph,
+        fmt,
+        title="SPARQL endpoint",
+        intro=(
+            "This is the SPARQL 1.1 endpoint of MedEdKG: send a query with "
+            "GET or POST. Below is its service description."
+        ),
+        form=True,
+    )
+
+
+@bp.route("/.well-known/void")
+def void() -> Response:
+    """The VoID description of the dataset."""
+    fmt = _negotiate(html=True)
+    graph = build_void(
+        state().store,
+        base_iri=state().config.base_iri,
+        endpoint=url_for("sparql.query", _external=True),
+        dumps=dumps(),
+    )
+    return _rdf_response(
+        graph,
+        fmt,
+        title="VoID description",
+        intro="What the dataset holds, counted on the graph being served.",
+        form=False,
+    )
+
+
+@bp.route("/api/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3 document of every HTTP operation of the app."""
+    document = openapi_document(
+        current_app.url_map,
+        current_app.view_functions,
+        named_queries(queries_dir(state().config.root)),
+        server_url=request.url_root.rstrip("/"),
+        reserved=frozenset(RESERVED),
+    )
+    return jsonify(document)
+
+
+def dumps() -> Sequence[str]:
+    """URLs of the whole-dataset dumps written at build time (``void:dataDump``):
+    the formats that keep the named graphs."""
+    location = state().store.location
+    if location is None:
+        return ()
+    return [
+        request.url_root + "downloads/" + d.file
+        for d in read_index(dumps_folder(location))
+        if d.graph is None and not d.graphs_merged
+    ]
+
+
+def _rdf_format_iris() -> list[URIRef]:
+    return [RDF_FORMAT_IRIS[f.name] for f in RDF_FORMATS]
+
+
+def _result_format_iris() -> list[URIRef]:
+    return [RESULT_FORMAT_IRIS[f.name] for f in RESULT_FORMATS]
+
+
+def _negotiate(*, html: bool) -> RdfFormat | None:
+    """The RDF format asked for by ``format=`` or ``Accept`` (Turtle by default);
+    ``None`` for HTML, when *html* is offered and the client prefers it.
+
+    Raises:
+        400: an unknown ``format=`` value; 406: no acceptable media type.
+    """
+    name = request.args.get("format")
+    if name:
+        for fmt in RDF_FORMATS:
+            if name in (fmt.name, *fmt.media_types):
+                return fmt
+        names = ", ".join(f.name for f in RDF_FORMATS)
+        abort(400, f"unknown RDF format {name!r}; choose one of: {names}")
+    accept = request.accept_mimetypes
+    if not accept or accept.best == "*/*":
+        return RDF_FORMATS[0]
+    offered = [
+        *([HTML] if html else []),
+        *(m for f in RDF_FORMATS for m in f.media_types),
+    ]
+    best = accept.best_match(offered)
+    if best is None:
+        abort(
+            406,
+            "none of the accepted media types is available; available: "
+            + ", ".join(offered),
+        )
+    if best == HTML:
+        return None
+    return next(f for f in RDF_FORMATS if best in f.media_types)
+
+
+def _rdf_response(
+    graph: Graph, fmt: RdfFormat | None, *, title: str, intro: str, form: bool
+) -> Response:
+    quads = _quads(graph)
+    turtle = serialize_quads(quads, RDF_FORMATS[0])
+    if fmt is None:
+        page = render_template_string(
+            _PAGE,
+            title=title,
+            intro=intro,
+            endpoint=url_for("sparql.query") if form else "",
+            formats=RDF_FORMATS,
+            void=url_for("describe.void"),
+            openapi=url_for("describe.openapi"),
+            turtle=turtle.decode(),
+            example=EXAMPLE_QUERY,
+        )
+        response = Response(page, content_type="text/html; charset=utf-8")
+    else:
+        body = turtle if fmt is RDF_FORMATS[0] else serialize_quads(quads, fmt)
+        charset = "" if fmt.media_type.endswith("+xml") else "; charset=utf-8"
+        response = Response(body, content_type=fmt.media_type + charset)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _quads(graph: Graph) -> list[ox.Quad]:
+    """The triples of *graph* as quads in the default graph, for the serializers."""
+    quads = []
+    for s, p, o in graph:
+        subject, predicate = to_oxigraph(s), to_oxigraph(p)
+        assert not isinstance(subject, ox.Literal)
+        assert isinstance(predicate, ox.NamedNode)
+        quads.append(ox.Quad(subject, predicate, to_oxigraph(o)))
+    return quads

@@ -1,0 +1,70 @@
+"""Downloads: ``/downloads`` lists the dumps written at build time (HTML, with a JSON
+twin); ``/downloads/<file>`` serves one of them, only if the index lists it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+)
+
+from mededkg.dumps import Dump, dumps_folder, find, read_index
+from webapp.context import state
+
+bp = Blueprint("downloads", __name__, url_prefix="/downloads")
+
+
+@bp.route("")
+def listing() -> Response | str:
+    """Every dump with its graph, format, size and SHA-256 checksum."""
+    dumps = _dumps()
+    wants_json = request.args.get("format") == "json" or (
+        request.accept_mimetypes.best_match(["text/html", "application/json"])
+        == "application/json"
+    )
+    if wants_json:
+        return jsonify(
+            [
+                {**asdict(d), "url": request.url_root + "downloads/" + d.file}
+                for d in dumps
+            ]
+        )
+    return render_template("downloads.html", dumps=dumps)
+
+
+@bp.route("/<file>")
+def download(file: str) -> Response:
+    """One dump, as an attachment, with its checksum in a ``Digest``-style header."""
+    dump = find(_dumps(), file)
+    if dump is None:
+        abort(404, f"no download named {file!r}; see /downloads for the list")
+    response = send_file(
+        _folder() / dump.file,
+        mimetype=dump.media_type,
+        as_attachment=True,
+        download_name=dump.file,
+        etag=dump.sha256,
+        conditional=True,
+    )
+    response.headers["X-Checksum-SHA256"] = dump.sha256
+    return response
+
+
+def _folder() -> Path:
+    location = state().store.location
+    if location is None:
+        abort(404, "this store is in memory and has no downloads")
+    return dumps_folder(location)
+
+
+def _dumps() -> list[Dump]:
+    location = state().store.location
+    return read_index(dumps_folder(location)) if location is not None else []

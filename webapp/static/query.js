@@ -1,0 +1,975 @@
+/* MedEdKG SPARQL query editor: CodeMirror editor with prefix completion, the named
+ * queries as examples, results as a sortable table with labels, a chart, and
+ * downloads. No inline scripts: everything is wired up here. */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("query-app");
+  if (!root) {
+    return;
+  }
+  var T = JSON.parse(root.dataset.strings);
+  var BASE_IRI = root.dataset.baseIri;
+  var SPARQL_URL = root.dataset.sparqlUrl;
+  var QUERIES_URL = root.dataset.queriesUrl;
+  var PREFIXES_URL = root.dataset.prefixesUrl;
+  var RESULTS_JSON = "application/sparql-results+json";
+  var XSD = "http://www.w3.org/2001/XMLSchema#";
+  var NUMERIC = [
+    "integer", "decimal", "double", "float", "int", "long", "short", "byte",
+    "nonNegativeInteger", "positiveInteger", "negativeInteger",
+    "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort",
+    "unsignedByte"
+  ].map(function (t) { return XSD + t; });
+  /* Where the page's own URL parameters live; everything else is an example's. */
+  var RESERVED = ["query", "example", "lang"];
+  /* The formats a download button may ask for, with their media types and suffixes. */
+  var FORMATS = {
+    json: [RESULTS_JSON, ".json"],
+    csv: ["text/csv", ".csv"],
+    tsv: ["text/tab-separated-values", ".tsv"],
+    turtle: ["text/turtle", ".ttl"],
+    nt: ["application/n-triples", ".nt"],
+    jsonld: ["application/ld+json", ".jsonld"]
+  };
+  var LABEL_BATCH = 400;
+  var LABEL_MAX = 4000;
+  var CHART_MAX = 100;
+
+  var $ = function (id) { return document.getElementById(id); };
+
+  var state = {
+    prefixes: {},
+    examples: {},
+    example: null, // the chosen named query's description
+    exampleText: null, // its text as loaded, to tell whether the user edited it
+    result: null, // {kind: "rows"|"boolean"|"graph", vars, rows, text, truncated}
+    labels: {}, // iri -> {zh: "...", en: "..."}
+    sort: null, // {column, descending}
+    view: "table",
+    chart: null,
+    errorMarks: [],
+    runId: 0
+  };
+
+  /* ------------------------------------------------------------------ editor */
+  var editor = CodeMirror.fromTextArea($("query-text"), {
+    mode: "application/sparql-query",
+    lineNumbers: true,
+    lineWrapping: true,
+    matchBrackets: true,
+    indentUnit: 2,
+    viewportMargin: Infinity,
+    gutters: ["qe-error-gutter", "CodeMirror-linenumbers"],
+    extraKeys: {
+      "Ctrl-Enter": function () { run(); },
+      "Cmd-Enter": function () { run(); },
+      "Ctrl-Space": function (cm) { showPrefixHint(cm, true); },
+      Tab: false,
+      "Shift-Tab": false
+    }
+  });
+
+  editor.on("changes", function () {
+    clearErrorMarks();
+    updateEditedNote();
+    updateUrl();
+  });
+
+  /* Offer prefixes as the user types a name that starts like one. */
+  editor.on("inputRead", function (cm, change) {
+    if (change.origin !== "+input" || !/^[A-Za-z]$/.test(change.text[0] || "")) {
+      return;
+    }
+    var token = cm.getTokenAt(cm.getCursor());
+    if (/string|comment|variable-2|atom/.test(token.type || "")) {
+      return;
+    }
+    showPrefixHint(cm, false);
+  });
+
+  function showPrefixHint(cm, explicit) {
+    cm.showHint({
+      hint: function (instance) { return prefixHints(instance, explicit); },
+      completeSingle: false
+    });
+  }
+
+  function prefixHints(cm, explicit) {
+    var cursor = cm.getCursor();
+    var line = cm.getLine(cursor.line);
+    var start = cursor.ch;
+    while (start > 0 && /[\w-]/.test(line.charAt(start - 1))) {
+      start -= 1;
+    }
+    if (line.charAt(cursor.ch) === ":" || /[?$<:]$/.test(line.slice(0, start))) {
+      return null;
+    }
+    var word = line.slice(start, cursor.ch);
+    if (!explicit && word.length < 2) {
+      return null;
+    }
+    var declaring = /^\s*PREFIX\s*$/i.test(line.slice(0, start));
+    var list = Object.keys(state.prefixes)
+      .filter(function (p) { return p.indexOf(word) === 0; })
+      .sort()
+      .map(function (prefix) {
+        var ns = state.prefixes[prefix];
+        if (declaring) {
+          return { text: prefix + ": <" + ns + ">", displayText: prefix + ": <" + ns + ">" };
+        }
+        return {
+          text: prefix + ":",
+          displayText: prefix + ":  " + ns,
+          hint: function (instance, data, completion) {
+            instance.replaceRange(completion.text, data.from, data.to, "complete");
+            declarePrefix(instance, prefix);
+          }
+        };
+      });
+    if (!list.length || (!explicit && list.length === 1 && list[0].text === word + ":")) {
+      return null;
+    }
+    return {
+      list: list,
+      from: CodeMirror.Pos(cursor.line, start),
+      to: CodeMirror.Pos(cursor.line, cursor.ch)
+    };
+  }
+
+  /* Add a PREFIX line for *prefix* unless the query declares it already. */
+  function declarePrefix(cm, prefix) {
+    var text = cm.getValue();
+    var declared = new RegExp("^\\s*PREFIX\\s+" + prefix.replace(/[-]/g, "\\-") + "\\s*:", "im");
+    if (declared.test(text)) {
+      return;
+    }
+    var at = 0;
+    for (var i = 0; i < cm.lineCount(); i += 1) {
+      var l = cm.getLine(i);
+      if (/^\s*(PREFIX|BASE)\b/i.test(l) || /^\s*#/.test(l)) {
+        at = i + 1;
+      } else if (l.trim()) {
+        break;
+      }
+    }
+    cm.replaceRange(
+      "PREFIX " + prefix + ": <" + state.prefixes[prefix] + ">\n",
+      CodeMirror.Pos(at, 0), CodeMirror.Pos(at, 0), "complete"
+    );
+  }
+
+  /* ------------------------------------------------------------- examples */
+  function loadExamples() {
+    return fetch(QUERIES_URL, { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (items) {
+        var list = $("example-list");
+        list.textContent = "";
+        items.forEach(function (q) {
+          state.examples[q.name] = q;
+          var li = document.createElement("li");
+          var a = document.createElement("a");
+          a.href = "?example=" + encodeURIComponent(q.name);
+          a.className = "qe-example";
+          a.dataset.name = q.name;
+          a.textContent = q.title;
+          var p = document.createElement("p");
+          p.textContent = q.description;
+          li.appendChild(a);
+          li.appendChild(p);
+          list.appendChild(li);
+        });
+      });
+  }
+
+  $("example-list").addEventListener("click", function (event) {
+    var link = event.target.closest("a.qe-example");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey) {
+      return;
+    }
+    event.preventDefault();
+    chooseExample(link.dataset.name, {}, null);
+    if (window.matchMedia("(max-width: 700px)").matches) {
+      $("examples").open = false;
+    }
+  });
+
+  /* Show example *name*: its text (unless *text* is given), title and parameter form. */
+  function chooseExample(name, values, text) {
+    var q = state.examples[name];
+    if (!q) {
+      return Promise.resolve();
+    }
+    return fetch(q.url + ".rq")
+      .then(function (r) { return r.text(); })
+      .then(function (original) {
+        state.example = q;
+        state.exampleText = original;
+        Array.prototype.forEach.call(document.querySelectorAll("a.qe-example"), function (a) {
+          a.classList.toggle("current", a.dataset.name === name);
+        });
+        $("example-title").textContent = q.title;
+        $("example-description").textContent = q.description;
+        buildParams(q.params, values);
+        $("example-info").hidden = false;
+        editor.setValue(text === null ? original : text);
+        clearResults();
+        updateEditedNote();
+        updateUrl();
+      });
+  }
+
+  function buildParams(params, values) {
+    var box = $("params-fields");
+    box.textContent = "";
+    params.forEach(function (p) {
+      var row = document.createElement("div");
+      row.className = "qe-param";
+      var label = document.createElement("label");
+      label.htmlFor = "param-" + p.name;
+      label.textContent = p.name + " (" + p.type + ")";
+      var input = document.createElement("input");
+      input.id = "param-" + p.name;
+      input.name = p.name;
+      input.type = "text";
+      input.autocomplete = "off";
+      if (p.type === "iri") {
+        input.inputMode = "url";
+      }
+      var example = /e\.g\.\s*(\S+)/.exec(p.description);
+      input.placeholder = example ? example[1] : p.type;
+      input.value = values[p.name] || "";
+      input.addEventListener("input", updateUrl);
+      var help = document.createElement("small");
+      help.textContent = p.description;
+      row.appendChild(label);
+      row.appendChild(input);
+      row.appendChild(help);
+      box.appendChild(row);
+    });
+    $("params-form").hidden = params.length === 0;
+  }
+
+  $("params-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    run();
+  });
+
+  function exampleUnedited() {
+    return state.example !== null && editor.getValue() === state.exampleText;
+  }
+
+  function updateEditedNote() {
+    var edited = state.example !== null && !exampleUnedited();
+    $("example-edited").hidden = !edited || state.example.params.length === 0;
+    $("params-form").disabled = edited;
+  }
+
+  function paramValues() {
+    var values = {};
+    Array.prototype.forEach.call($("params-fields").querySelectorAll("input"), function (i) {
+      if (i.value.trim()) {
+        values[i.name] = i.value.trim();
+      }
+    });
+    return values;
+  }
+
+  /* ------------------------------------------------------------- URL state */
+  function updateUrl() {
+    var params = new URLSearchParams();
+    var current = new URLSearchParams(window.location.search);
+    if (current.get("lang")) {
+      params.set("lang", current.get("lang"));
+    }
+    if (state.example) {
+      params.set("example", state.example.name);
+    }
+    if (exampleUnedited()) {
+      var values = paramValues();
+      Object.keys(values).forEach(function (k) { params.set(k, values[k]); });
+    } else {
+      params.set("query", editor.getValue());
+    }
+    var url = window.location.pathname + "?" + params.toString();
+    window.history.replaceState(null, "", url);
+    /* The layout's language switch keeps the query too. */
+    Array.prototype.forEach.call(document.querySelectorAll(".lang-switch a[hreflang]"), function (a) {
+      var switched = new URLSearchParams(params);
+      switched.set("lang", a.getAttribute("hreflang"));
+      a.href = window.location.pathname + "?" + switched.toString();
+    });
+  }
+
+  /* ------------------------------------------------------------- running */
+  /* The request for the current query in *accept*: the named query's API when an
+   * example runs as loaded (parameters bound server-side), else /sparql. */
+  function request(accept) {
+    if (exampleUnedited()) {
+      var params = new URLSearchParams(paramValues());
+      var qs = params.toString();
+      return fetch(state.example.url + (qs ? "?" + qs : ""), {
+        headers: { Accept: accept }
+      });
+    }
+    return fetch(SPARQL_URL, {
+      method: "POST",
+      headers: {
+        Accept: accept,
+        "Content-Type": "application/x-www-form-urlencoded"
+      },
+      body: new URLSearchParams({ query: editor.getValue() })
+    });
+  }
+
+  function run() {
+    var id = (state.runId += 1);
+    var started = performance.now();
+    clearErrorMarks();
+    setStatus(T.running);
+    $("run-button").disabled = true;
+    root.dataset.state = "running";
+    return request(RESULTS_JSON + ", text/turtle;q=0.9")
+      .then(function (response) {
+        if (!response.ok) {
+          return errorMessage(response).then(function (message) {
+            throw new QueryError(message);
+          });
+        }
+        var truncated = response.headers.has("MedEdKG-Result-Truncated");
+        var type = response.headers.get("Content-Type") || "";
+        if (type.indexOf("json") >= 0) {
+          return response.json().then(function (data) {
+            if (typeof data.boolean === "boolean") {
+              return { kind: "boolean", value: data.boolean, truncated: false };
+            }
+            return {
+              kind: "rows",
+              vars: data.head.vars,
+              rows: data.results.bindings,
+              truncated: truncated
+            };
+          });
+        }
+        return response.text().then(function (text) {
+          return { kind: "graph", text: text, truncated: truncated };
+        });
+      })
+      .then(function (result) {
+        if (id !== state.runId) {
+          return;
+        }
+        state.result = result;
+        state.sort = null;
+        var building = performance.now();
+        showResults();
+        root.dataset.tableMs = (performance.now() - building).toFixed(1);
+        var ms = performance.now() - started;
+        root.dataset.renderMs = ms.toFixed(1);
+        root.dataset.state = "done";
+        setStatus(summary(result) + " · " + Math.round(ms) + " ms");
+        updateUrl();
+        if (result.kind === "rows") {
+          fetchLabels(result).then(function () {
+            if (id === state.runId) {
+              refreshLabels();
+            }
+          });
+        }
+      })
+      .catch(function (error) {
+        if (id !== state.runId) {
+          return;
+        }
+        root.dataset.state = "error";
+        setStatus("");
+        showError(error instanceof QueryError ? error.message : String(error));
+      })
+      .then(function () {
+        $("run-button").disabled = false;
+      });
+  }
+
+  function QueryError(message) {
+    this.message = message;
+  }
+
+  function errorMessage(response) {
+    return response.text().then(function (body) {
+      try {
+        var parsed = JSON.parse(body);
+        if (parsed && parsed.error) {
+          return parsed.error.status + " " + parsed.error.title + ": " + parsed.error.message;
+        }
+      } catch (ignored) {
+        /* not JSON: show the body as it is */
+      }
+      return response.status + " " + (body || response.statusText);
+    });
+  }
+
+  $("run-button").addEventListener("click", function () { run(); });
+
+  /* Ctrl+Enter also runs from the parameter fields and anywhere on the page. */
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !editor.hasFocus()) {
+      event.preventDefault();
+      run();
+    }
+  });
+
+  function setStatus(text) {
+    $("status").textContent = text;
+  }
+
+  function summary(result) {
+    if (result.kind === "rows") {
+      return result.rows.length + " " + T.rows;
+    }
+    if (result.kind === "boolean") {
+      return String(result.value);
+    }
+    return "";
+  }
+
+  /* ------------------------------------------------------------- errors */
+  function showError(message) {
+    var box = $("query-error");
+    box.textContent = message;
+    box.hidden = false;
+    var at = /error at (\d+):(\d+)/.exec(message);
+    if (!at) {
+      return;
+    }
+    var reportedLine = parseInt(at[1], 10);
+    var column = parseInt(at[2], 10);
+    var line = errorLine(reportedLine - 1, column);
+    editor.addLineClass(line, "background", "qe-error-line");
+    var marker = document.createElement("span");
+    marker.className = "qe-error-marker";
+    marker.title = message;
+    marker.textContent = "●";
+    editor.setGutterMarker(line, "qe-error-gutter", marker);
+    var note = document.createElement("div");
+    note.className = "qe-error-widget";
+    var detail = message.replace(/^.*?error at \d+:\d+:\s*/, "");
+    var prefix = /Prefix not found/.test(detail) ? undeclaredPrefix(line, column) : null;
+    if (prefix !== null) {
+      detail = T.undeclared_prefix.replace("{prefix}", prefix + ":");
+    } else if (detail.length > 160) {
+      detail = detail.slice(0, 160) + " …";
+    }
+    note.textContent = "▲ " + T.line_column.replace("{line}", reportedLine)
+      .replace("{column}", column) + ": " + detail;
+    if (prefix !== null && state.prefixes[prefix]) {
+      var fix = document.createElement("button");
+      fix.type = "button";
+      fix.className = "qe-fix";
+      fix.textContent = "PREFIX " + prefix + ": <" + state.prefixes[prefix] + ">";
+      fix.addEventListener("click", function () {
+        declarePrefix(editor, prefix);
+        editor.focus();
+      });
+      note.appendChild(document.createTextNode(" "));
+      note.appendChild(fix);
+    }
+    var widget = editor.addLineWidget(line, note, { coverGutter: false, noHScroll: true });
+    state.errorMarks.push({ line: editor.getLineHandle(line), widget: widget });
+    editor.scrollIntoView({ line: line, ch: 0 }, 60);
+  }
+
+  /* The prefix of the prefixed name that ends before *column* (1-based) on *line*. */
+  function undeclaredPrefix(line, column) {
+    var before = editor.getLine(line).slice(0, Math.max(column - 1, 0));
+    var match = /([A-Za-z][\w.-]*)?:[\w.-]*$/.exec(before);
+    return match ? match[1] || "" : null;
+  }
+
+  /* The line an error at (*line*, *column*) concerns. The parser reports where it
+   * stopped, which is after the offending token; when only blanks precede that point
+   * on its line, the token is on the last line before it that has text. */
+  function errorLine(line, column) {
+    var last = editor.lineCount() - 1;
+    if (line > last) {
+      line = last;
+      column = editor.getLine(last).length + 1;
+    }
+    if (editor.getLine(line).slice(0, column - 1).trim()) {
+      return line;
+    }
+    for (var i = line - 1; i >= 0; i -= 1) {
+      if (editor.getLine(i).trim()) {
+        return i;
+      }
+    }
+    return line;
+  }
+
+  function clearErrorMarks() {
+    state.errorMarks.forEach(function (m) {
+      editor.removeLineClass(m.line, "background", "qe-error-line");
+      editor.setGutterMarker(m.line, "qe-error-gutter", null);
+      m.widget.clear();
+    });
+    state.errorMarks = [];
+    $("query-error").hidden = true;
+  }
+
+  /* ------------------------------------------------------------- results */
+  function clearResults() {
+    state.result = null;
+    $("results").hidden = true;
+    setStatus("");
+  }
+
+  function showResults() {
+    var result = state.result;
+    $("results").hidden = false;
+    var rows = result.kind === "rows";
+    Array.prototype.forEach.call($("downloads").querySelectorAll("button"), function (b) {
+      b.hidden = b.dataset.kind !== (result.kind === "graph" ? "graph" : "rows");
+    });
+    $("tab-chart").hidden = !rows;
+    $("graph-view").hidden = result.kind !== "graph";
+    $("result-summary").textContent = result.truncated ? T.truncated : "";
+    if (result.kind === "graph") {
+      $("graph-view").textContent = result.text;
+      $("table-view").hidden = true;
+      $("chart-view").hidden = true;
+      return;
+    }
+    if (result.kind === "boolean") {
+      result = state.result = {
+        kind: "rows",
+        vars: ["boolean"],
+        rows: [{ boolean: { type: "literal", value: String(result.value),
+          datatype: XSD + "boolean" } }],
+        truncated: false
+      };
+    }
+    renderTable();
+    setupChart();
+    selectView(state.view === "chart" && chartColumns().ok ? "chart" : "table");
+  }
+
+  function isNumeric(term) {
+    return term && term.type === "literal" && NUMERIC.indexOf(term.datatype) >= 0;
+  }
+
+  function numericColumns(result) {
+    return result.vars.filter(function (v) {
+      var seen = false;
+      for (var i = 0; i < result.rows.length; i += 1) {
+        var term = result.rows[i][v];
+        if (term) {
+          if (!isNumeric(term)) {
+            return false;
+          }
+          seen = true;
+        }
+      }
+      return seen;
+    });
+  }
+
+  /* The IRI written with a prefix from the map when one fits (longest namespace). */
+  function compact(iri) {
+    var best = null;
+    Object.keys(state.prefixes).forEach(function (p) {
+      var ns = state.prefixes[p];
+      if (iri.indexOf(ns) === 0 && /^[\w.-]*$/.test(iri.slice(ns.length)) &&
+          (best === null || ns.length > state.prefixes[best].length)) {
+        best = p;
+      }
+    });
+    return best === null ? "<" + iri + ">" : best + ":" + iri.slice(state.prefixes[best].length);
+  }
+
+  /* Where a link to *iri* goes: this server's own page for IRIs under the base IRI. */
+  function href(iri) {
+    return iri.indexOf(BASE_IRI) === 0 ? "/" + iri.slice(BASE_IRI.length) : iri;
+  }
+
+  function labelOf(iri) {
+    var lang = $("label-lang").value;
+    var found = state.labels[iri];
+    if (!found) {
+      return null;
+    }
+    if (found[lang]) {
+      return { text: found[lang], lang: lang };
+    }
+    var other = lang === "zh" ? "en" : "zh";
+    return found[other] ? { text: found[other], lang: other, fallback: true } : null;
+  }
+
+  function cell(term, numeric) {
+    var td = document.createElement("td");
+    if (!term) {
+      return td;
+    }
+    if (term.type === "uri") {
+      var a = document.createElement("a");
+      a.href = href(term.value);
+      a.className = "iri";
+      a.title = term.value;
+      a.textContent = compact(term.value);
+      td.appendChild(a);
+      var label = document.createElement("span");
+      label.className = "iri-label";
+      label.dataset.iri = term.value;
+      td.appendChild(label);
+      fillLabel(label);
+    } else if (term.type === "bnode") {
+      td.textContent = "_:" + term.value;
+      td.className = "bnode";
+    } else {
+      td.textContent = term.value;
+      if (term["xml:lang"]) {
+        td.lang = term["xml:lang"];
+        td.title = "@" + term["xml:lang"];
+      } else if (term.datatype) {
+        td.title = compact(term.datatype);
+      }
+      if (numeric) {
+        td.className = "num";
+      }
+    }
+    return td;
+  }
+
+  function fillLabel(span) {
+    var label = labelOf(span.dataset.iri);
+    span.textContent = label ? label.text : "";
+    span.lang = label ? label.lang : "";
+    span.classList.toggle("fallback", Boolean(label && label.fallback));
+  }
+
+  function renderTable() {
+    var result = state.result;
+    var numeric = numericColumns(result);
+    var table = $("results-table");
+    var thead = document.createElement("thead");
+    var tr = document.createElement("tr");
+    result.vars.forEach(function (v) {
+      var th = document.createElement("th");
+      th.scope = "col";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "qe-sort";
+      button.dataset.column = v;
+      button.textContent = "?" + v;
+      th.appendChild(button);
+      if (state.sort && state.sort.column === v) {
+        th.setAttribute("aria-sort", state.sort.descending ? "descending" : "ascending");
+      }
+      if (numeric.indexOf(v) >= 0) {
+        th.className = "num";
+      }
+      tr.appendChild(th);
+    });
+    thead.appendChild(tr);
+    var tbody = document.createElement("tbody");
+    var fragment = document.createDocumentFragment();
+    sortedRows(result, numeric).forEach(function (row) {
+      var rowEl = document.createElement("tr");
+      result.vars.forEach(function (v) {
+        rowEl.appendChild(cell(row[v], numeric.indexOf(v) >= 0));
+      });
+      fragment.appendChild(rowEl);
+    });
+    tbody.appendChild(fragment);
+    table.textContent = "";
+    table.appendChild(thead);
+    table.appendChild(tbody);
+    table.dataset.rows = String(result.rows.length);
+    if (!result.rows.length) {
+      $("result-summary").textContent = T.no_rows;
+    }
+  }
+
+  function sortedRows(result, numeric) {
+    if (!state.sort) {
+      return result.rows;
+    }
+    var column = state.sort.column;
+    var sign = state.sort.descending ? -1 : 1;
+    var asNumber = numeric.indexOf(column) >= 0;
+    var collator = new Intl.Collator(undefined, { numeric: true });
+    return result.rows.slice().sort(function (a, b) {
+      var x = a[column];
+      var y = b[column];
+      if (!x || !y) {
+        return x ? -1 : y ? 1 : 0; // unbound last, whatever the direction
+      }
+      if (asNumber) {
+        return sign * (parseFloat(x.value) - parseFloat(y.value));
+      }
+      return sign * collator.compare(x.value, y.value);
+    });
+  }
+
+  $("results-table").addEventListener("click", function (event) {
+    var button = event.target.closest("button.qe-sort");
+    if (!button) {
+      return;
+    }
+    var column = button.dataset.column;
+    state.sort = {
+      column: column,
+      descending: Boolean(state.sort && state.sort.column === column && !state.sort.descending)
+    };
+    renderTable();
+  });
+
+  /* ------------------------------------------------------------- labels */
+  /* Fetch rdfs:label and skos:prefLabel (zh, en) of the result's IRIs in a few queries. */
+  function fetchLabels(result) {
+    var wanted = [];
+    var seen = {};
+    result.rows.forEach(function (row) {
+      result.vars.forEach(function (v) {
+        var term = row[v];
+        if (term && term.type === "uri" && !seen[term.value] && !state.labels[term.value]) {
+          seen[term.value] = true;
+          wanted.push(term.value);
+        }
+      });
+    });
+    wanted = wanted.slice(0, LABEL_MAX);
+    var batches = [];
+    for (var i = 0; i < wanted.length; i += LABEL_BATCH) {
+      batches.push(wanted.slice(i, i + LABEL_BATCH));
+    }
+    return batches.reduce(function (previous, batch) {
+      return previous.then(function () { return fetchLabelBatch(batch); });
+    }, Promise.resolve());
+  }
+
+  function fetchLabelBatch(iris) {
+    var query = [
+      "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>",
+      "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>",
+      "SELECT ?s ?label WHERE {",
+      "  VALUES ?s { " + iris.map(function (iri) {
+        return "<" + iri.replace(/[<>"{}|^`\\\s]/g, encodeURIComponent) + ">";
+      }).join(" ") + " }",
+      "  { ?s skos:prefLabel ?label } UNION { ?s rdfs:label ?label }",
+      "  FILTER(LANGMATCHES(LANG(?label), \"zh\") || LANGMATCHES(LANG(?label), \"en\"))",
+      "}"
+    ].join("\n");
+    return fetch(SPARQL_URL, {
+      method: "POST",
+      headers: { Accept: RESULTS_JSON, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ query: query })
+    })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        iris.forEach(function (iri) {
+          state.labels[iri] = state.labels[iri] || {};
+        });
+        if (!data) {
+          return;
+        }
+        data.results.bindings.forEach(function (b) {
+          var lang = b.label["xml:lang"].toLowerCase().slice(0, 2);
+          var entry = state.labels[b.s.value];
+          if (!entry[lang]) {
+            entry[lang] = b.label.value; // skos:prefLabel first, as the UNION orders
+          }
+        });
+      })
+      .catch(function () {
+        /* labels are a nicety: the table stands without them */
+      });
+  }
+
+  function refreshLabels() {
+    Array.prototype.forEach.call(document.querySelectorAll("span.iri-label"), fillLabel);
+    if (state.chart) {
+      drawChart();
+    }
+  }
+
+  $("label-lang").addEventListener("change", refreshLabels);
+
+  /* ------------------------------------------------------------- chart */
+  function chartColumns() {
+    var result = state.result;
+    if (!result || result.kind !== "rows" || !result.rows.length) {
+      return { ok: false };
+    }
+    var numeric = numericColumns(result);
+    var labels = result.vars.filter(function (v) { return numeric.indexOf(v) < 0; });
+    return { ok: numeric.length > 0 && labels.length > 0, numeric: numeric, labels: labels };
+  }
+
+  function fillSelect(select, options, preferred) {
+    select.textContent = "";
+    options.forEach(function (v) {
+      var option = document.createElement("option");
+      option.value = v;
+      option.textContent = "?" + v;
+      select.appendChild(option);
+    });
+    if (options.indexOf(preferred) >= 0) {
+      select.value = preferred;
+    }
+  }
+
+  function setupChart() {
+    var columns = chartColumns();
+    $("chart-note").hidden = columns.ok;
+    $("chart-label").disabled = $("chart-value").disabled = !columns.ok;
+    if (!columns.ok) {
+      destroyChart();
+      return;
+    }
+    /* An IRI column reads best: its labels stand for the bars. */
+    var result = state.result;
+    var firstIri = columns.labels.filter(function (v) {
+      return result.rows.some(function (r) { return r[v] && r[v].type === "uri"; });
+    })[0];
+    fillSelect($("chart-label"), columns.labels, firstIri || columns.labels[0]);
+    fillSelect($("chart-value"), columns.numeric, columns.numeric[0]);
+  }
+
+  function destroyChart() {
+    if (state.chart) {
+      state.chart.destroy();
+      state.chart = null;
+    }
+  }
+
+  var PALETTE = ["#0f4c5c", "#e36414", "#5f0f40", "#9a031e", "#fb8b24", "#2a9d8f",
+    "#6c757d", "#3a86ff", "#8338ec", "#ffbe0b"];
+
+  function drawChart() {
+    destroyChart();
+    var columns = chartColumns();
+    if (!columns.ok || $("chart-view").hidden || typeof Chart === "undefined") {
+      return;
+    }
+    var labelColumn = $("chart-label").value;
+    var valueColumn = $("chart-value").value;
+    var type = $("chart-type").value;
+    var rows = state.result.rows.filter(function (r) { return r[valueColumn]; }).slice(0, CHART_MAX);
+    var labels = rows.map(function (r) {
+      var term = r[labelColumn];
+      if (!term) {
+        return "";
+      }
+      if (term.type === "uri") {
+        var label = labelOf(term.value);
+        return label ? label.text : compact(term.value);
+      }
+      return term.value;
+    });
+    var values = rows.map(function (r) { return parseFloat(r[valueColumn].value); });
+    var colours = type === "pie"
+      ? values.map(function (_, i) { return PALETTE[i % PALETTE.length]; })
+      : PALETTE[0];
+    state.chart = new Chart($("results-chart"), {
+      type: type,
+      data: {
+        labels: labels,
+        datasets: [{
+          label: "?" + valueColumn,
+          data: values,
+          backgroundColor: colours,
+          borderColor: type === "line" ? PALETTE[0] : "#fff",
+          borderWidth: type === "bar" ? 0 : 1
+        }]
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        plugins: { legend: { display: type === "pie", position: "bottom" } },
+        scales: type === "pie" ? {} : { y: { beginAtZero: true } }
+      }
+    });
+  }
+
+  ["chart-label", "chart-value", "chart-type"].forEach(function (id) {
+    $(id).addEventListener("change", drawChart);
+  });
+
+  function selectView(view) {
+    state.view = view;
+    $("tab-table").setAttribute("aria-selected", String(view === "table"));
+    $("tab-chart").setAttribute("aria-selected", String(view === "chart"));
+    $("table-view").hidden = view !== "table";
+    $("chart-view").hidden = view !== "chart";
+    if (view === "chart") {
+      drawChart();
+    } else {
+      destroyChart();
+    }
+  }
+
+  $("tab-table").addEventListener("click", function () { selectView("table"); });
+  $("tab-chart").addEventListener("click", function () { selectView("chart"); });
+
+  /* ------------------------------------------------------------- downloads */
+  $("downloads").addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-format]");
+    if (!button) {
+      return;
+    }
+    var format = FORMATS[button.dataset.format];
+    button.disabled = true;
+    request(format[0])
+      .then(function (response) {
+        if (!response.ok) {
+          return errorMessage(response).then(function (m) { throw new QueryError(m); });
+        }
+        return response.blob();
+      })
+      .then(function (blob) {
+        var a = document.createElement("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = (state.example && exampleUnedited() ? state.example.name : "query") +
+          format[1];
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        window.setTimeout(function () { URL.revokeObjectURL(a.href); }, 10000);
+      })
+      .catch(function (error) {
+        showError(error instanceof QueryError ? error.message : String(error));
+      })
+      .then(function () {
+        button.disabled = false;
+      });
+  });
+
+  /* ------------------------------------------------------------- start */
+  function start() {
+    var params = new URLSearchParams(window.location.search);
+    var prefixes = fetch(PREFIXES_URL, { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .then(function (map) { state.prefixes = map; });
+    Promise.all([prefixes, loadExamples()]).then(function () {
+      var name = params.get("example");
+      if (name && state.examples[name]) {
+        var values = {};
+        params.forEach(function (value, key) {
+          if (RESERVED.indexOf(key) < 0) {
+            values[key] = value;
+          }
+        });
+        if (window.matchMedia("(max-width: 700px)").matches) {
+          $("examples").open = false;
+        }
+        return chooseExample(name, values, params.get("query"));
+      }
+      return null;
+    }).then(function () {
+      root.dataset.ready = "true";
+    });
+  }
+
+  start();
+})();

@@ -1,0 +1,217 @@
+"""The write path: SPARQL 1.1 Update at ``/update`` and the Graph Store HTTP Protocol
+at ``/graph-store``.
+
+Both exist only with a configured ``update_token`` (403 otherwise) and every request
+needs ``Authorization: Bearer <token>`` (401 otherwise). Each write is staged,
+reasoned, SHACL-validated and committed atomically by :mod:`mededkg.write`; a write
+that violates the shapes is answered 422 with the report, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, abort, request
+from werkzeug.datastructures import MIMEAccept, MultiDict
+
+from mededkg.export import serialize_quads
+from mededkg.formats import RDF_FORMATS, RdfFormat
+from mededkg.write import (
+    GraphTarget,
+    WriteResult,
+    authorize,
+    check_graph_iri,
+    delete_graph,
+    parse_graph,
+    post_graph,
+    put_graph,
+    read_graph,
+    run_update,
+)
+from webapp.context import state
+
+bp = Blueprint("update", __name__)
+
+FORM = "application/x-www-form-urlencoded"
+SPARQL_UPDATE = "application/sparql-update"
+MULTIPART = "multipart/form-data"
+GRAPH_STORE = "/graph-store"
+_METHODS = ["GET", "PUT", "POST", "DELETE"]
+
+
+class _Missing:
+    """No graph named: only a POST to the bare endpoint, which creates one."""
+
+
+_MISSING = _Missing()
+
+
+@bp.before_request
+def require_token() -> None:
+    """Refuse every request without the configured bearer token (403/401)."""
+    authorize(state().config, request.headers.get("Authorization"))
+
+
+@bp.route("/update", methods=["GET", "POST"])
+def update() -> Response:
+    """Apply one SPARQL 1.1 update (form-encoded ``update=`` or a direct body)."""
+    if request.method != "POST":
+        abort(405, valid_methods=["POST"])
+    text, params = _update_and_params()
+    run_update(
+        state().config,
+        text,
+        base_iri=request.base_url,
+        using=params.getlist("using-graph-uri"),
+        using_named=params.getlist("using-named-graph-uri"),
+    )
+    return _written(None)
+
+
+@bp.route(GRAPH_STORE, methods=_METHODS)
+@bp.route(f"{GRAPH_STORE}/<path:_path>", methods=_METHODS)
+def graph_store(_path: str | None = None) -> Response:
+    """Read, replace, merge into or delete one graph (SPARQL 1.1 Graph Store)."""
+    target = _target(direct=_path is not None)
+    config = state().config
+    if request.method in ("GET", "HEAD"):
+        return _get(_required(target))
+    if request.method == "DELETE":
+        delete_graph(config, _required(target))
+        return Response(status=204)
+    if request.method == "PUT":
+        graph = _required(target)
+        return _written(put_graph(config, graph, _body_triples(graph)))
+    if isinstance(target, _Missing):
+        graph = f"{request.host_url}{GRAPH_STORE[1:]}/{uuid.uuid4().hex}"
+        post_graph(config, graph, _body_triples(graph))
+        state().refresh()
+        return Response(status=201, headers={"Location": graph})
+    return _written(post_graph(config, target, _body_triples(target)))
+
+
+def _written(result: WriteResult | None) -> Response:
+    state().refresh()  # serve the new build from the next request on
+    return Response(status=201 if result is not None and result.created else 204)
+
+
+def _update_and_params() -> tuple[str, MultiDict[str, str]]:
+    params: MultiDict[str, str] = MultiDict(request.args)
+    if request.mimetype == FORM:
+        try:
+            form = parse_qsl(
+                request.get_data().decode("utf-8"),
+                keep_blank_values=True,
+                errors="strict",
+            )
+        except UnicodeDecodeError as error:
+            abort(400, f"the form is not UTF-8: {error}")
+        params.update(MultiDict(form))
+        updates = params.getlist("update")
+    elif request.mimetype == SPARQL_UPDATE:
+        if "update" in params:
+            abort(
+                400,
+                f"an update sent as {SPARQL_UPDATE} must not also be given as an "
+                "'update' parameter",
+            )
+        updates = [_utf8_body()]
+    else:
+        abort(
+            415,
+            f"POST an update as {FORM} or {SPARQL_UPDATE}, "
+            f"not {request.mimetype or 'no content type'}",
+        )
+    if len(updates) != 1:
+        abort(400, "give exactly one 'update' parameter")
+    return updates[0], params
+
+
+def _utf8_body() -> str:
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        abort(400, f"send the update as UTF-8, not {charset}")
+    try:
+        return request.get_data().decode("utf-8")
+    except UnicodeDecodeError as error:
+        abort(400, f"the update is not UTF-8: {error}")
+
+
+def _target(*, direct: bool) -> GraphTarget | _Missing:
+    graphs = request.args.getlist("graph")
+    default = "default" in request.args
+    if direct:
+        if graphs or default:
+            abort(400, "a graph URL under /graph-store/ takes no ?graph or ?default")
+        return request.base_url
+    if (graphs and default) or len(graphs) > 1:
+        abort(400, "name one graph: ?graph=IRI or ?default")
+    if default:
+        return None
+    if graphs:
+        return check_graph_iri(graphs[0])
+    return _MISSING
+
+
+def _required(target: GraphTarget | _Missing) -> GraphTarget:
+    if isinstance(target, _Missing):
+        abort(
+            400,
+            "name the graph: /graph-store?graph=IRI, /graph-store?default, or "
+            "/graph-store/<path>",
+        )
+    return target
+
+
+def _body_triples(graph: GraphTarget) -> list[ox.Triple]:
+    base = graph if graph is not None else request.base_url
+    if request.mimetype == MULTIPART:
+        triples: list[ox.Triple] = []
+        for part in request.files.values():
+            triples += parse_graph(
+                part.read(),
+                part.mimetype,
+                base_iri=base,
+                charset=part.mimetype_params.get("charset"),
+            )
+        return triples
+    return parse_graph(
+        request.get_data(),
+        request.mimetype,
+        base_iri=base,
+        charset=request.mimetype_params.get("charset"),
+    )
+
+
+def _get(graph: GraphTarget) -> Response:
+    fmt = _negotiate()
+    quads = [
+        ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
+        for q in read_graph(state().store, graph)
+    ]
+    charset = "" if fmt.media_type.endswith("+xml") else "; charset=utf-8"
+    return Response(
+        serialize_quads(quads, fmt),
+        content_type=fmt.media_type + charset,
+        headers={"Vary": "Accept"},
+    )
+
+
+def _negotiate() -> RdfFormat:
+    if not request.accept_mimetypes:
+        return RDF_FORMATS[0]
+    # Parameters such as "; charset=utf-8" do not change the format.
+    accept = MIMEAccept(
+        [(value.split(";")[0].strip(), q) for value, q in request.accept_mimetypes]
+    )
+    offered = [m for fmt in RDF_FORMATS for m in fmt.media_types]
+    best = accept.best_match(offered)
+    if best is None:
+        abort(
+            406,
+            "none of the accepted media types is available; available: "
+            + ", ".join(offered),
+        )
+    return next(fmt for fmt in RDF_FORMATS if best in fmt.media_types)
