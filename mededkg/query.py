@@ -65,6 +65,7 @@ def execute(
     substitutions: Mapping[str, Term] | None = None,
     default_graph: Sequence[str] = (),
     named_graphs: Sequence[str] = (),
+    base_iri: str | None = None,
 ) -> QueryResult:
     """Run *sparql* on *store* and collect the result within *limits*.
 
@@ -75,6 +76,8 @@ def execute(
         substitutions: variable name → term bound before evaluation.
         default_graph: graph IRIs forming the default graph instead of the union.
         named_graphs: graph IRIs visible to ``GRAPH``.
+        base_iri: IRI against which relative IRIs in the query are resolved (the
+            protocol lets the service choose it; the endpoint uses its own URL).
 
     Raises:
         QueryError: malformed query or a SERVICE call that is not allowed.
@@ -87,6 +90,7 @@ def execute(
         substitutions=substitutions,
         default_graph=default_graph,
         named_graphs=named_graphs,
+        base_iri=base_iri,
     )
     if isinstance(outcome, ox.QueryBoolean):
         return AskResult(bool(outcome))

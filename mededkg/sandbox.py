@@ -54,6 +54,7 @@ class Job:
     substitutions: dict[str, Term] = field(default_factory=dict)
     default_graph: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
+    base_iri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,7 @@ def answer(store: Store, limits: Limits, job: Job) -> Answer:
             substitutions=job.substitutions,
             default_graph=job.default_graph,
             named_graphs=job.named_graphs,
+            base_iri=job.base_iri,
         )
     except MedEdKGError as error:
         return Answer("error", error=type(error).__name__, message=str(error))

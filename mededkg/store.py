@@ -81,6 +81,7 @@ class Store:
         | None = None,
         default_graph: Sequence[str] = (),
         named_graphs: Sequence[str] = (),
+        base_iri: str | None = None,
     ) -> QueryOutcome:
         """Evaluate a SPARQL query; the default graph is the union of all graphs.
 
@@ -90,6 +91,7 @@ class Store:
             default_graph: graph IRIs forming the default graph instead of the union
                 (the protocol's ``default-graph-uri``).
             named_graphs: graph IRIs available to ``GRAPH`` (``named-graph-uri``).
+            base_iri: resolves relative IRIs in the query.
 
         Raises:
             QueryError: with the parser's message if the query is malformed.
@@ -103,6 +105,8 @@ class Store:
             options["use_default_graph_as_union"] = True
         if named_graphs:
             options["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs]
+        if base_iri:
+            options["base_iri"] = base_iri
         if substitutions:
             options["substitutions"] = {
                 ox.Variable(name): term for name, term in substitutions.items()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from waitress import wasyncore
 from waitress.server import create_server
 
 from mededkg.build import build
@@ -19,6 +20,7 @@ from mededkg.resources import default_root
 from mededkg.settings import Config, load_config
 from mededkg.store import Store
 from webapp import create_app
+from webapp.context import EXTENSION, AppState
 
 TESTS = Path(__file__).parent
 FIXTURE_ROOT = TESTS / "data" / "project"
@@ -91,15 +93,23 @@ def repo_live_url(repo_app: Flask) -> Iterator[str]:
     yield from _serve(repo_app)
 
 
-def _serve(app: Flask) -> Iterator[str]:
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+def _serve(app: Flask, *, threads: int = 8) -> Iterator[str]:
+    """Serve *app* with waitress on a free loopback port; stop it and its query
+    workers afterwards."""
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
     finally:
-        server.close()
-        thread.join(timeout=5)
+        # Close the sockets from the server's own loop thread: closing them from
+        # here races with its select() (EBADF in the thread).
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+        state = app.extensions.get(EXTENSION)
+        if isinstance(state, AppState) and state.pool is not None:
+            state.pool.close()
 
 
 def sparql_select(

@@ -1,6 +1,6 @@
-"""The pages in a real browser (Debian Chromium) over the real graph: home, institutions,
-resource pages and their links, the language switch, phone width; and a resource IRI's
-Turtle by content negotiation."""
+"""The pages in a real browser (Debian Chromium) over the real graph: home,
+institutions, resource pages and their links, the language switch, phone width; and a
+resource IRI's Turtle by content negotiation."""
 
 from __future__ import annotations
 
@@ -103,7 +103,9 @@ def test_language_switch(page: Page, repo_live_url: str, screenshot: Shot) -> No
     expect(page.locator("#query-app h1")).to_have_text("SPARQL query editor")
 
 
-@pytest.mark.parametrize("path", ["/", "/institutions", "/query"])
+@pytest.mark.parametrize(
+    "path", ["/", "/institutions", "/query"], ids=["home", "institutions", "query"]
+)
 def test_phone_width(
     page: Page, repo_live_url: str, path: str, screenshot: Shot
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Page, ViewportSize, expect
+from flask.testing import FlaskClient
+from playwright.sync_api import Page, Route, ViewportSize, expect
+
+from mededkg.namespaces import PREFIXES
 
 if TYPE_CHECKING:  # imported for real by pytest_plugins, before assertion rewriting
     from tests.browser import ConsoleLog
@@ -284,7 +288,9 @@ def test_500_rows_render_in_under_a_second(page: Page, repo_live_url: str) -> No
     assert all(p < 1000 for _, p, _ in timings), timings
 
 
-def test_phone_width(page: Page, repo_live_url: str, screenshot: Shot) -> None:
+def test_editor_at_phone_width(
+    page: Page, repo_live_url: str, screenshot: Shot
+) -> None:
     page.set_viewport_size(PHONE)
     open_editor(page, f"{repo_live_url}/query?example={CQ01}")
     page.locator("#run-button").click()
@@ -295,6 +301,42 @@ def test_phone_width(page: Page, repo_live_url: str, screenshot: Shot) -> None:
     page.locator("#tab-chart").click()
     expect(page.locator("#results-chart")).to_be_visible()
     screenshot(page, "phone-chart")
+
+
+def test_ask_and_construct_results(
+    page: Page, repo_live_url: str, screenshot: Shot
+) -> None:
+    open_editor(page, f"{repo_live_url}/query")
+    set_editor_text(page, "ASK { ?s a ?o }")
+    run_with_keyboard(page)
+    expect(page.locator("#results-table tbody td")).to_have_text("true")
+
+    set_editor_text(
+        page,
+        "PREFIX mededkg: <https://w3id.org/mededkg/ontology#>\n"
+        "CONSTRUCT { ?h a mededkg:Hospital } WHERE { ?h a mededkg:Hospital } LIMIT 3",
+    )
+    run_with_keyboard(page)
+    graph = page.locator("#graph-view")
+    expect(graph).to_contain_text("mededkg:Hospital")
+    expect(page.locator("#table-view")).to_be_hidden()
+    expect(page.locator("#tabs")).to_be_hidden()
+    expect(page.locator("#status")).to_contain_text("RDF graph (Turtle)")
+    screenshot(page, "construct")
+    with page.expect_download() as download_info:
+        page.locator('#downloads button[data-format="turtle"]').click()
+    assert download_info.value.suggested_filename == "query.ttl"
+
+
+def test_bad_parameter_is_reported(
+    page: Page, console: ConsoleLog, repo_live_url: str
+) -> None:
+    console.allow(r"status of 400")
+    open_editor(page, f"{repo_live_url}/query?example={CQ01}&kind=not-an-iri")
+    page.locator("#run-button").click()
+    expect(page.locator("#query-error")).to_contain_text(
+        "parameter 'kind' must be an absolute IRI"
+    )
 
 
 def test_everything_is_served_locally(page: Page, repo_live_url: str) -> None:
@@ -309,3 +351,52 @@ def test_everything_is_served_locally(page: Page, repo_live_url: str) -> None:
     assert not foreign, foreign
     assert any("/static/vendor/codemirror/" in u for u in requested)
     assert any("/static/vendor/chartjs/" in u for u in requested)
+
+
+def test_works_under_a_strict_content_security_policy(
+    page: Page, repo_live_url: str
+) -> None:
+    """No inline script, style or handler: a strict CSP blocks nothing (a blocked
+    resource is a console error, which fails the test)."""
+    policy = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+        " connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
+    )
+
+    def with_policy(route: Route) -> None:
+        response = route.fetch()
+        headers = {**response.headers, "content-security-policy": policy}
+        route.fulfill(response=response, headers=headers)
+
+    page.route(re.compile(r".*/query(\?.*)?$"), with_policy)
+    open_editor(page, f"{repo_live_url}/query?example={CQ01}")
+    page.locator("#run-button").click()
+    expect(page.locator("#results-table tbody tr").first).to_be_visible()
+    page.locator("#tab-chart").click()
+    expect(page.locator("#results-chart")).to_be_visible()
+
+
+# --- the editor's JSON, without a browser -------------------------------------------
+def test_prefix_map_is_served(client: FlaskClient) -> None:
+    assert client.get("/api/prefixes").get_json() == PREFIXES
+
+
+def test_named_query_text_is_served(
+    client: FlaskClient, repo_client: FlaskClient
+) -> None:
+    response = repo_client.get(f"/api/queries/{CQ01}.rq")
+    assert response.status_code == 200
+    assert response.mimetype == "application/sparql-query"
+    assert response.get_data(as_text=True).startswith("#+ title: CQ01")
+    for name in ("no-such-query", "..", ".hidden", "%2E%2E%2Fpyproject"):
+        missing = client.get(f"/api/queries/{name}.rq")
+        assert missing.status_code == 404, name
+        assert set(missing.get_json()["error"]) == {"status", "title", "message"}
+
+
+def test_editor_page_without_javascript(repo_client: FlaskClient) -> None:
+    """The page carries the example's text, and no inline script or handler."""
+    page = repo_client.get(f"/query?example={CQ01}").get_data(as_text=True)
+    assert "mededkg:MedicalEducationInstitution" in page
+    assert "<script>" not in page and not re.search(r"<script(?![^>]*\bsrc=)", page)
+    assert not re.search(r"\son[a-z]+=", page)

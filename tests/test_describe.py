@@ -359,7 +359,8 @@ def test_void_dataset_basics(void_graph: Graph) -> None:
     )
     assert one(void_graph, DATASET, VOID.uriSpace) == Literal(BASE)
     assert one(void_graph, DATASET, DCTERMS.title)
-    assert len(list(void_graph.objects(DATASET, VOID.dataDump))) == 3  # trig, nq, jsonld
+    # the whole-dataset dumps that keep the graphs: TriG, N-Quads, JSON-LD
+    assert len(list(void_graph.objects(DATASET, VOID.dataDump))) == 3
     void_terms = VOID_TERMS
     used = {
         str(term)

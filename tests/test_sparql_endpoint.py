@@ -118,9 +118,12 @@ def test_unacceptable_format_is_406(client: FlaskClient) -> None:
     assert response.status_code == 406
 
 
-def test_errors_in_plain_text_for_clients_that_ask(client: FlaskClient) -> None:
+@pytest.mark.parametrize("accept", ["text/plain", "text/plain; charset=utf-8"])
+def test_errors_in_plain_text_for_clients_that_ask(
+    client: FlaskClient, accept: str
+) -> None:
     response = client.get(
-        "/sparql", query_string={"query": "nonsense"}, headers={"Accept": "text/plain"}
+        "/sparql", query_string={"query": "nonsense"}, headers={"Accept": accept}
     )
     assert response.status_code == 400
     assert response.mimetype == "text/plain"

@@ -9,17 +9,15 @@ to ours: ``/sparql/`` → ``/sparql`` for queries and ``/update`` for updates, `
 and ``$GRAPHSTORE$`` → ``/graph-store``. Requests to ``/update`` and
 ``/graph-store`` carry ``Authorization: Bearer <token>``.
 
-The suite lives outside the repository by default; ``MEDEDKG_W3C_PROTOCOL_SUITE``
-points elsewhere. The service-description manifest has no machine-readable actions and
-is tested separately.
+The suite is copied, with its W3C licence and provenance, into
+``tests/data/w3c-sparql11-protocol``. The service-description manifest has no
+machine-readable actions and is tested separately (``test_describe.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.client import HTTPConnection, HTTPResponse
@@ -33,12 +31,10 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.query import Result
-from waitress import wasyncore
-from waitress.server import create_server
 
 from mededkg.build import build
 from mededkg.settings import Config
-from tests.conftest import FIXTURE_ROOT, make_config
+from tests.conftest import FIXTURE_ROOT, _serve, make_config
 from tests.w3c_manifest import (
     ExpectedResponse,
     GraphData,
@@ -47,19 +43,9 @@ from tests.w3c_manifest import (
     read_manifest,
 )
 from webapp import create_app
-from webapp.context import EXTENSION, AppState
 
-#: Where the suite is looked for: the environment variable, a copy beside the tests,
-#: the shared test-suite folder of the development machines.
-SUITE_CANDIDATES = (
-    os.environ.get("MEDEDKG_W3C_PROTOCOL_SUITE", ""),
-    str(Path(__file__).parent / "data" / "w3c-sparql11-protocol"),
-    "/work/shared/testsuites/w3c-sparql11-protocol",
-)
-SUITE = next(
-    (Path(c) for c in SUITE_CANDIDATES if c and Path(c).is_dir()),
-    Path(SUITE_CANDIDATES[1]),
-)
+#: The suite's copy (W3C test-suite licence: see its LICENSE.md and PROVENANCE.md).
+SUITE = Path(__file__).parent / "data" / "w3c-sparql11-protocol"
 MANIFESTS = (
     "protocol/manifest.ttl",
     "graph-store-protocol/manifest-direct.ttl",
@@ -120,11 +106,7 @@ TESTS = _suite_tests()
 
 
 def test_the_w3c_protocol_suite_is_present() -> None:
-    assert TESTS, (
-        f"no W3C protocol suite in {[c for c in SUITE_CANDIDATES if c]}; set "
-        "MEDEDKG_W3C_PROTOCOL_SUITE to the folder holding protocol/ and "
-        "graph-store-protocol/"
-    )
+    assert len(TESTS) == 34 + 4 + 9, f"the W3C protocol suite in {SUITE} is incomplete"
 
 
 # --- one private server per test ----------------------------------------------------
@@ -164,22 +146,8 @@ def _private_server(test: ProtocolTest, folder: Path) -> Iterator[Server]:
     )
     add = [_graph_data_file(test.graph_data, folder)] if test.graph_data else []
     build(config, add)
-    app = create_app(config)
-    app_state = app.extensions[EXTENSION]
-    assert isinstance(app_state, AppState)
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield Server(f"http://127.0.0.1:{server.effective_port}")
-    finally:
-        # Close the sockets from the server's own loop thread: closing them from
-        # here races with its select() (EBADF in the thread).
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown()
-        if app_state.pool is not None:
-            app_state.pool.close()
+    for url in _serve(create_app(config), threads=2):
+        yield Server(url)
 
 
 # --- mapping the manifest's requests onto our endpoints -----------------------------

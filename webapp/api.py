@@ -32,7 +32,13 @@ def run_query(name: str) -> Response:
     values = request.values.to_dict()
     bindings = named.bind({k: v for k, v in values.items() if k not in RESERVED})
     results_format, rdf_format = negotiate(values.get("format"))
-    job = Job(named.text, results_format, rdf_format, substitutions=bindings)
+    job = Job(
+        named.text,
+        results_format,
+        rdf_format,
+        substitutions=bindings,
+        base_iri=request.base_url,
+    )
     return respond(state().run(job), state().limits.max_rows)
 
 

@@ -24,9 +24,9 @@ from flask import (
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import VOID
 
+from mededkg.dumps import dumps_folder, read_index
 from mededkg.export import serialize_quads
 from mededkg.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat
-from mededkg.dumps import dumps_folder, read_index
 from mededkg.namedqueries import named_queries
 from mededkg.namespaces import FORMATS, PREFIXES, SD
 from mededkg.resources import queries_dir

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from mededkg.errors import MedEdKGError, QueryNotFound, QueryTimeout
 from mededkg.sandbox import Overloaded, WorkerFailed
+from webapp.negotiate import without_parameters
 from mededkg.write import (
     GraphNotFound,
     NotAuthorized,
@@ -28,14 +29,9 @@ MAX_MESSAGE = 1500
 def error_response(status: int, title: str, message: str) -> Response:
     """Build the error response in the form the client accepts."""
     message = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + " …"
-    best = request.accept_mimetypes.best_match(
-        ["application/json", "text/plain"], default="application/json"
-    )
-    if (
-        best == "text/plain"
-        and request.accept_mimetypes["text/plain"]
-        > (request.accept_mimetypes["application/json"])
-    ):
+    accept = without_parameters(request.accept_mimetypes)
+    best = accept.best_match(["application/json", "text/plain"])
+    if best == "text/plain" and accept["text/plain"] > accept["application/json"]:
         response = Response(f"{status} {title}: {message}\n", mimetype="text/plain")
     else:
         response = jsonify(

@@ -73,7 +73,7 @@ def _named(
 
 
 def _accepted(table: tuple[RdfFormat, ...] | tuple[ResultFormat, ...]) -> str | None:
-    accept = _without_parameters(request.accept_mimetypes)
+    accept = without_parameters(request.accept_mimetypes)
     if not accept or accept.best == "*/*":
         return table[0].name
     media = [m for fmt in table for m in fmt.media_types]
@@ -83,7 +83,7 @@ def _accepted(table: tuple[RdfFormat, ...] | tuple[ResultFormat, ...]) -> str | 
     return next(fmt.name for fmt in table if best in fmt.media_types)
 
 
-def _without_parameters(accept: MIMEAccept) -> MIMEAccept:
+def without_parameters(accept: MIMEAccept) -> MIMEAccept:
     """``Accept`` without media-type parameters such as ``; charset=utf-8``: Werkzeug
     matches an offer only if its parameters are equal, and ours have none."""
     return MIMEAccept([(value.split(";", 1)[0].strip(), q) for value, q in accept])

@@ -17,9 +17,18 @@ import re
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import Markup
 from rdflib import RDF, BNode, Graph, Literal, URIRef
+from werkzeug.exceptions import MethodNotAllowed
 
 from mededkg.load import graph_name
 from mededkg.namespaces import MEDEDKG, PREFIXES, SCHEMA
@@ -137,6 +146,7 @@ def resource(rest: str) -> Response:
     Raises:
         404: nothing in the graph has this IRI as subject or object.
     """
+    _refuse_if_claimed_elsewhere()
     iri = state().config.base_iri + rest
     try:
         this = ox.NamedNode(iri)
@@ -158,6 +168,23 @@ def resource(rest: str) -> Response:
     response.headers["Vary"] = "Accept"
     response.headers["Link"] = alternates(url_for("resources.resource", rest=rest))
     return response
+
+
+def _refuse_if_claimed_elsewhere() -> None:
+    """405 if another route serves this path with other methods (``GET /update``):
+    this catch-all only answers where nothing else does.
+
+    Raises:
+        405: with ``Allow`` listing the other route's methods.
+    """
+    adapter = current_app.url_map.bind("localhost")
+    others = [
+        m
+        for m in ("POST", "PUT", "DELETE", "PATCH")
+        if adapter.test(request.path, method=m)
+    ]
+    if others:
+        raise MethodNotAllowed(valid_methods=others)
 
 
 def describe(iri: str, quads: list[ox.Quad]) -> Description:

@@ -44,6 +44,7 @@ def query() -> Response:
         rdf_format,
         default_graph=tuple(params.getlist("default-graph-uri")),
         named_graphs=tuple(params.getlist("named-graph-uri")),
+        base_iri=request.base_url,
     )
     return respond(state().run(job), state().limits.max_rows)
 

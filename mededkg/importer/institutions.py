@@ -6,9 +6,9 @@ Rules (documented in docs/data.md and tested against the sources):
 * **Medical**: an MOE row is a medical education institution when its Chinese name
   contains 医, 药, 护, 卫生 or 中医 — applied to the whole list of 2,756 rows.
 * **Kind**, first rule that matches the name: 中医/中药/中西医 → TCM university;
-  护理 → nursing college; 药科/药学 (not 医药学)/药品 → pharmacy college; 卫生, or 医药 at the
-  专科 level → health vocational college; 医 → medical university or college; otherwise
-  the general class.
+  护理 → nursing college; 药科, 药学 (not in 医药学) or 药品 → pharmacy college;
+  卫生, or 医药 at the 专科 level → health vocational college; 医 → medical university
+  or college; otherwise the general class.
 * **Province**: the supervising authority when it is a province-level government
   (ends in 省 or 自治区, after dropping 教育厅/教育委员会), or a municipality whose
   name equals the location (北京市 in 北京市); otherwise none (ROR's province is kept in

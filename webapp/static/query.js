@@ -430,7 +430,7 @@
     if (result.kind === "boolean") {
       return String(result.value);
     }
-    return "";
+    return T.graph_result;
   }
 
   /* ------------------------------------------------------------- errors */
@@ -531,6 +531,8 @@
       b.hidden = b.dataset.kind !== (result.kind === "graph" ? "graph" : "rows");
     });
     $("tab-chart").hidden = !rows;
+    $("tabs").hidden = result.kind === "graph";
+    $("labels-control").hidden = result.kind === "graph";
     $("graph-view").hidden = result.kind !== "graph";
     $("result-summary").textContent = result.truncated ? T.truncated : "";
     if (result.kind === "graph") {
