@@ -13,7 +13,6 @@ from werkzeug.exceptions import HTTPException
 
 from mededkg.errors import MedEdKGError, QueryNotFound, QueryTimeout
 from mededkg.sandbox import Overloaded, WorkerFailed
-from webapp.negotiate import without_parameters
 from mededkg.write import (
     GraphNotFound,
     NotAuthorized,
@@ -22,6 +21,7 @@ from mededkg.write import (
     WriteNotConforming,
     WritesDisabled,
 )
+from webapp.negotiate import without_parameters
 
 MAX_MESSAGE = 1500
 
