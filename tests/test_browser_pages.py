@@ -142,3 +142,36 @@ def test_pages_link_an_icon(repo_live_url: str) -> None:
     assert match, "the layout links no icon"
     icon = requests.get(urljoin(f"{repo_live_url}/", match.group(1)), timeout=30)
     assert icon.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "hook"),
+    [
+        ("/disciplines?edition=2022", "#discipline-tree"),
+        ("/degrees", "#masters-compared"),
+        ("/downloads", "#downloads-table"),
+        ("/sparql", "pre.rdf"),
+        ("/.well-known/void", "pre.rdf"),
+        ("/ontology", "h1"),
+    ],
+    ids=[
+        "disciplines",
+        "degrees",
+        "downloads",
+        "service-description",
+        "void",
+        "ontology",
+    ],
+)
+def test_every_page_shows_data_in_both_languages(
+    page: Page, repo_live_url: str, screenshot: Shot, path: str, hook: str
+) -> None:
+    page.goto(f"{repo_live_url}{path}")
+    expect(page.locator(hook).first).to_be_visible()
+    expect(page.locator(".lang-switch a")).to_have_count(2)
+    english_nav = page.locator("nav.site-nav").inner_text()
+    screenshot(page, "en")
+    page.locator(".lang-switch a", has_text="中文").click()
+    expect(page.locator(hook).first).to_be_visible()
+    assert page.locator("nav.site-nav").inner_text() != english_nav
+    screenshot(page, "zh")

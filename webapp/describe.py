@@ -17,7 +17,7 @@ from flask import (
     abort,
     current_app,
     jsonify,
-    render_template_string,
+    render_template,
     request,
     url_for,
 )
@@ -36,6 +36,7 @@ from mededkg.void import dataset_iri, default_graph_triples, graph_sizes
 from mededkg.void import void_description as build_void
 from webapp.api import RESERVED
 from webapp.context import state
+from webapp.i18n import tr
 from webapp.openapi import openapi_document
 
 bp = Blueprint("describe", __name__)
@@ -63,38 +64,6 @@ EXAMPLE_QUERY = (
     "SELECT ?graph (COUNT(*) AS ?triples)\nWHERE { GRAPH ?graph { ?s ?p ?o } }\n"
     "GROUP BY ?graph"
 )
-
-# A page of its own rather than one extending base.html: it must keep answering 200
-# whatever context the site layout comes to need.
-_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{{ title }} — MedEdKG</title>
-  <link rel="stylesheet" href="{{ url_for('static', filename='mededkg.css') }}">
-</head>
-<body>
-<main>
-<p><a href="{{ url_for('pages.home') }}">MedEdKG</a></p>
-<h1>{{ title }}</h1>
-<p>{{ intro }}</p>
-{% if endpoint %}
-<form method="get" action="{{ endpoint }}">
-  <textarea name="query" rows="6" cols="80"
-    aria-label="SPARQL query">{{ example }}</textarea>
-  <p><button type="submit">Run query</button></p>
-</form>
-{% endif %}
-<p>As RDF:
-{% for f in formats -%}
-  <a href="?format={{ f.name }}">{{ f.name }}</a>{{ ", " if not loop.last }}
-{% endfor %}· <a href="{{ void }}">VoID</a> · <a href="{{ openapi }}">OpenAPI</a></p>
-<pre>{{ turtle }}</pre>
-</main>
-</body>
-</html>
-"""
 
 
 def service_description(
@@ -165,11 +134,8 @@ def service_description_response() -> Response:
     return _rdf_response(
         graph,
         fmt,
-        title="SPARQL endpoint",
-        intro=(
-            "This is the SPARQL 1.1 endpoint of MedEdKG: send a query with "
-            "GET or POST. Below is its service description."
-        ),
+        title="sd_title",
+        intro="sd_intro",
         form=True,
     )
 
@@ -187,8 +153,8 @@ def void() -> Response:
     return _rdf_response(
         graph,
         fmt,
-        title="VoID description",
-        intro="What the dataset holds, counted on the graph being served.",
+        title="void_title",
+        intro="void_intro",
         form=False,
     )
 
@@ -266,10 +232,10 @@ def _rdf_response(
     quads = _quads(graph)
     turtle = serialize_quads(quads, RDF_FORMATS[0])
     if fmt is None:
-        page = render_template_string(
-            _PAGE,
-            title=title,
-            intro=intro,
+        page = render_template(
+            "describe.html",
+            title=tr(title),
+            intro=tr(intro),
             endpoint=url_for("sparql.query") if form else "",
             formats=RDF_FORMATS,
             void=url_for("describe.void"),

@@ -201,6 +201,51 @@ STRINGS: dict[str, dict[str, str]] = {
     "same_level_as": {"en": "same level as", "zh": "同层次"},
     # errors
     "not_found": {"en": "Not found", "zh": "未找到"},
+    # service description, VoID
+    "sd_title": {"en": "SPARQL endpoint", "zh": "SPARQL 端点"},
+    "sd_intro": {
+        "en": "The SPARQL 1.1 endpoint of MedEdKG: send a query with GET or POST. "
+        "Below is its service description.",
+        "zh": "MedEdKG 的 SPARQL 1.1 端点：用 GET 或 POST 发送查询。"
+        "下面是它的服务描述。",
+    },
+    "void_title": {"en": "VoID description", "zh": "VoID 数据集描述"},
+    "void_intro": {
+        "en": "What the dataset holds, counted on the graph being served.",
+        "zh": "数据集的内容，按当前提供的图统计。",
+    },
+    "run_query": {"en": "Run query", "zh": "运行查询"},
+    "sparql_query": {"en": "SPARQL query", "zh": "SPARQL 查询"},
+    "as_rdf": {"en": "As RDF", "zh": "RDF 格式"},
+    # downloads
+    "downloads_title": {"en": "Downloads", "zh": "下载"},
+    "downloads_intro": {
+        "en": "The whole dataset and each named graph in every RDF format, written "
+        "when the graph was built. Each file is canonical (RDFC-1.0 blank-node labels, "
+        "sorted statements): the same graph always gives the same bytes, so the "
+        "SHA-256 checksums identify a version. Turtle, N-Triples and RDF/XML cannot "
+        "carry named graphs: their whole-dataset files are the union of the graphs "
+        "(marked below); TriG, N-Quads and JSON-LD keep them.",
+        "zh": "整个数据集及每个命名图的全部 RDF 格式文件，在构建图时生成。"
+        "文件是规范化的（RDFC-1.0 空白节点标签，语句排序）："
+        "同一个图总是得到相同的字节，因此 SHA-256 校验和可标识版本。"
+        "Turtle、N-Triples 和 RDF/XML 无法承载命名图：其整个数据集文件是各图的并集"
+        "（下表注明）；TriG、N-Quads 和 JSON-LD 保留命名图。",
+    },
+    "downloads_none": {
+        "en": "No downloads yet: run mededkg build.",
+        "zh": "尚无下载文件：请运行 mededkg build。",
+    },
+    "downloads_void": {
+        "en": "The VoID description of the dataset",
+        "zh": "数据集的 VoID 描述",
+    },
+    "whole_dataset": {"en": "whole dataset", "zh": "整个数据集"},
+    "graphs_merged": {"en": "graphs merged", "zh": "个图已合并"},
+    "file": {"en": "file", "zh": "文件"},
+    "format": {"en": "format", "zh": "格式"},
+    "bytes": {"en": "bytes", "zh": "字节"},
+    "as_json_list": {"en": "This list as JSON", "zh": "本列表 JSON"},
 }
 
 
