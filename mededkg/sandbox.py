@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import queue
+import resource
+import signal
 import threading
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -42,6 +44,16 @@ class Overloaded(MedEdKGError):
 
 class WorkerFailed(MedEdKGError):
     """A query worker died without answering (it is replaced)."""
+
+
+class OutOfMemory(WorkerFailed):
+    """A query needed more memory than a worker may use (its worker was replaced)."""
+
+
+#: How a worker dies at its address-space cap: Rust and C++ abort on a failed
+#: allocation (SIGABRT); Python raises MemoryError, which the worker reports itself.
+_MEMORY_DEATHS = (-signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS)
+_ERRORS["OutOfMemory"] = OutOfMemory
 
 
 @dataclass(frozen=True)
@@ -77,14 +89,22 @@ class QueryPool:
         limits: time, row and SERVICE limits applied to every query.
         workers: how many queries may run at once.
         queue_timeout: how long a query may wait for a free worker.
+        memory_mb: address-space cap of each worker in MB (0 = none).
     """
 
     def __init__(
-        self, store_path: Path, limits: Limits, *, workers: int, queue_timeout: float
+        self,
+        store_path: Path,
+        limits: Limits,
+        *,
+        workers: int,
+        queue_timeout: float,
+        memory_mb: int = 0,
     ) -> None:
         self.store_path = store_path
         self.limits = limits
         self.queue_timeout = queue_timeout
+        self.memory_mb = memory_mb
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
@@ -101,6 +121,7 @@ class QueryPool:
             Overloaded: no worker became free within ``queue_timeout``.
             QueryTimeout: the query ran past the time limit (its worker was killed).
             QueryError, ParameterError: the query or its parameters are bad.
+            OutOfMemory: the query hit the worker's memory cap (it was replaced).
             WorkerFailed: the worker died (it was replaced).
         """
         try:
@@ -122,7 +143,11 @@ class QueryPool:
                 )
             answer: Answer = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError) as error:
+            worker.process.join(timeout=1)
+            exitcode = worker.process.exitcode
             self._replace(worker)
+            if self.memory_mb and exitcode in _MEMORY_DEATHS:
+                raise OutOfMemory(_out_of_memory(self.memory_mb)) from error
             raise WorkerFailed("the query worker stopped unexpectedly") from error
         if worker.generation != self._generation:
             self._replace(worker)  # the store was reloaded while it ran
@@ -167,7 +192,7 @@ class QueryPool:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_serve,
-            args=(child, str(path), self.limits),
+            args=(child, str(path), self.limits, self.memory_mb),
             daemon=True,
             name="mededkg-query-worker",
         )
@@ -247,12 +272,30 @@ def answer(store: Store, limits: Limits, job: Job) -> Answer:
     return Answer("results", body, rfmt.media_type, getattr(result, "truncated", False))
 
 
-def _serve(conn: Connection, store_path: str, limits: Limits) -> None:
-    """Worker main loop: open the store once, then answer jobs until the pipe closes."""
+def _out_of_memory(memory_mb: int) -> str:
+    return (
+        f"the query used more than the memory limit of {memory_mb} MB and was "
+        "stopped; add a LIMIT or narrow the patterns"
+    )
+
+
+def _serve(
+    conn: Connection, store_path: str, limits: Limits, memory_mb: int = 0
+) -> None:
+    """Worker main loop: cap the address space, open the store once, then answer jobs
+    until the pipe closes."""
+    if memory_mb:
+        cap = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     store = Store.open(Path(store_path))
     while True:
         try:
             job: Job = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(answer(store, limits, job))
+        try:
+            reply = answer(store, limits, job)
+        except MemoryError:
+            message = _out_of_memory(memory_mb)
+            reply = Answer("error", error="OutOfMemory", message=message)
+        conn.send(reply)

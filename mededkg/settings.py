@@ -63,6 +63,13 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -143,6 +150,26 @@ SETTINGS: tuple[Setting, ...] = (
         "endpoint is read-only.",
     ),
     Setting(
+        "rate_limit",
+        "50",
+        "Requests per second one client IP may send to /sparql, /api/*, /update, "
+        "/graph-store and /reconcile before it gets 429 (0 = no limit).",
+        _non_negative_float,
+    ),
+    Setting(
+        "rate_burst",
+        "100",
+        "Requests one client IP may send at once above the rate limit.",
+        _positive_int,
+    ),
+    Setting(
+        "worker_memory_mb",
+        "4096",
+        "Address-space cap of each query worker, in MB; a query that needs more "
+        "is stopped with 503 (0 = no cap).",
+        _non_negative_int,
+    ),
+    Setting(
         "service_allowlist",
         "",
         "Comma-separated endpoint IRIs that SPARQL SERVICE may call; empty = none.",
@@ -169,6 +196,9 @@ class Config:
     query_workers: int = 2
     queue_timeout: float = 5.0
     update_token: str = ""
+    rate_limit: float = 50.0
+    rate_burst: int = 100
+    worker_memory_mb: int = 4096
     service_allowlist: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> Config:

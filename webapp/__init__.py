@@ -17,7 +17,9 @@ from webapp import (  # pages: browsers, language, IRIs
     errors,
     i18n,
     pages,
+    ratelimit,
     resources,
+    security,
     sparql,
     update,
 )
@@ -47,9 +49,12 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
             limits_of(config),
             workers=config.query_workers,
             queue_timeout=config.queue_timeout,
+            memory_mb=config.worker_memory_mb,
         )
     app.extensions[EXTENSION] = AppState(config, StoreHolder(store), pool)
     errors.register(app)
+    security.init_app(app)
+    ratelimit.init_app(app)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)

@@ -12,7 +12,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from mededkg.errors import MedEdKGError, QueryNotFound, QueryTimeout
-from mededkg.sandbox import Overloaded, WorkerFailed
+from mededkg.sandbox import OutOfMemory, Overloaded, WorkerFailed
 from mededkg.write import (
     GraphNotFound,
     NotAuthorized,
@@ -76,6 +76,7 @@ _STATUS: dict[type[MedEdKGError], tuple[int, str]] = {
     QueryNotFound: (404, "Not Found"),
     Overloaded: (503, "Service Unavailable"),
     WorkerFailed: (503, "Service Unavailable"),
+    OutOfMemory: (503, "Service Unavailable"),
     NotAuthorized: (401, "Unauthorized"),
     WritesDisabled: (403, "Forbidden"),
     ReservedGraph: (403, "Forbidden"),
