@@ -32,7 +32,7 @@ from mededkg.namedqueries import resolve_query
 from mededkg.query import AskResult, GraphResult, Limits, SelectResult, execute
 from mededkg.resources import queries_dir
 from mededkg.results import serialize_graph, serialize_results
-from mededkg.settings import SETTINGS, Config, load_config
+from mededkg.settings import SETTINGS, Config, load_config, settings_markdown
 from mededkg.stats import stats as compute_stats
 from mededkg.store import Store
 
@@ -409,12 +409,16 @@ def import_programmes_command(csv_file: Path, output: Path) -> None:
 @settings_options
 @handle_errors
 def docs(config: Config, output: Path | None) -> None:
-    """Generate the ontology documentation page from ontology/ and its shapes."""
+    """Generate the ontology documentation page (from ontology/ and its shapes) and
+    docs/settings.md (from the settings table)."""
     from mededkg.ontodoc import from_files, render_html
 
     target = output or config.root / "docs" / "ontology.html"
     write_atomically(target, render_html(from_files(config.root)).encode())
     click.echo(f"wrote {target}", err=True)
+    settings_doc = config.root / "docs" / "settings.md"
+    write_atomically(settings_doc, settings_markdown().encode())
+    click.echo(f"wrote {settings_doc}", err=True)
 
 
 @main.command(epilog=EXIT_CODES)

@@ -259,3 +259,30 @@ def _parse(setting: Setting, raw: Any, origin: str) -> Any:
         return setting.parse(raw)
     except ValueError as error:
         raise ConfigError(f"{setting.name} ({origin}) is {raw!r}: {error}") from error
+
+
+def settings_markdown() -> str:
+    """The settings table as Markdown, for ``docs/settings.md`` (``mededkg docs``).
+
+    >>> "| `port` | `--port` | `MEDEDKG_PORT` | `8000` |" in settings_markdown()
+    True
+    """
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `mededkg/settings.py` by `mededkg docs`; do not edit by hand.",
+        "Every setting is a CLI flag and an environment variable; a flag wins over the",
+        "environment, which wins over the default.",
+        "",
+        "| setting | flag | environment | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "empty"
+        meaning = s.help.replace("|", "\\|")
+        if s.choices:
+            meaning += " Choices: " + ", ".join(f"`{c}`" for c in s.choices) + "."
+        lines.append(
+            f"| `{s.name}` | `{s.flag}` | `{s.env_var}` | {default} | {meaning} |"
+        )
+    return "\n".join(lines) + "\n"
