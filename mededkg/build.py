@@ -16,6 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
 
+from mededkg.backends import backend_for
 from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.errors import ValidationFailed
 from mededkg.load import (
@@ -34,7 +35,7 @@ from mededkg.load import (
 from mededkg.reason import reason
 from mededkg.settings import Config
 from mededkg.sssom import sssom_to_graph
-from mededkg.store import Store, write_store
+from mededkg.store import Store
 from mededkg.terms import to_oxigraph
 from mededkg.validate import ValidationReport, validate
 
@@ -132,8 +133,13 @@ def build(
     Raises:
         LoadError: a source cannot be parsed (file and line in the message).
         ValidationFailed: the data violates the shapes; the store is untouched.
+        ConfigError: the store back-end settings are incomplete.
+        RemoteLoadFailed: the remote back-end did not take the data (its graphs are
+            unchanged).
     """
     reporter = reporter or Reporter()
+    # The store back-end is chosen before the slow steps, so bad settings fail fast.
+    backend = backend_for(config) if write else None
     result = BuildResult(Dataset(), ValidationReport(True, (), Graph()))
     with _step("load", reporter, result) as count:
         dataset = result.dataset = load_dataset(
@@ -142,9 +148,12 @@ def build(
         count.triples = len(dataset)
     with _step("reason", reporter, result) as count:
         inferred = reason(
-            dataset.graph(iri)
-            for iri in graph_iris(dataset)
-            if graph_name(config.base_iri, str(iri)) != SHAPES_GRAPH
+            (
+                dataset.graph(iri)
+                for iri in graph_iris(dataset)
+                if graph_name(config.base_iri, str(iri)) != SHAPES_GRAPH
+            ),
+            reasoner=config.reasoner,
         )
         target = dataset.graph(graph_iri(config.base_iri, INFERRED_GRAPH))
         for triple in inferred:
@@ -166,8 +175,9 @@ def build(
                 dumped.triples = len(files)
 
         with _step("store", reporter, result) as count:
-            result.store_folder = write_store(
-                dataset_quads(dataset), config.store_path, before_swap=dump
+            assert backend is not None
+            result.store_folder = backend.write_dataset(
+                dataset_quads(dataset), before_swap=dump
             )
             count.triples = len(dataset)
     return result

@@ -7,7 +7,9 @@ error (bad file, bad query, missing store).
 from __future__ import annotations
 
 import functools
+import itertools
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from mededkg import build as build_module
+from mededkg.backends import backend_for, open_store
 from mededkg.errors import MedEdKGError, StoreNotFound, ValidationFailed
 from mededkg.export import (
     graphs_lost,
@@ -27,6 +30,8 @@ from mededkg.export import (
     write_atomically,
 )
 from mededkg.formats import RESULT_FORMATS, rdf_format, rdf_format_names, result_format
+from mededkg.link import ENTITY_CLASSES as ENTITY_KINDS
+from mededkg.link import TARGET_KINDS, Thresholds
 from mededkg.load import Source, graph_iri, graph_name
 from mededkg.namedqueries import resolve_query
 from mededkg.query import AskResult, GraphResult, Limits, SelectResult, execute
@@ -51,6 +56,10 @@ def _settings_epilog() -> str:
     return "\b\n" + "\n".join(lines) + "\n\n" + EXIT_CODES
 
 
+#: Shorter spellings of some setting flags.
+FLAG_ALIASES = {"store_backend": ("--store",), "remote_endpoint": ("--endpoint",)}
+
+
 def settings_options(func: F) -> F:
     """Add one option per setting; the values arrive as ``settings`` (a dict)."""
 
@@ -62,12 +71,25 @@ def settings_options(func: F) -> F:
     for setting in reversed(SETTINGS):
         wrapper = click.option(
             setting.flag,
+            *FLAG_ALIASES.get(setting.name, ()),
             setting.name,
             default=None,
             help=f"{setting.help} [env {setting.env_var}]",
             show_envvar=False,
         )(wrapper)
     return wrapper  # type: ignore[return-value]
+
+
+def _open_store(config: Config, *, quiet: bool = True) -> Store:
+    """Open the configured back-end; the memory back-end is built first (it lives
+    only as long as this process)."""
+    try:
+        return open_store(config)
+    except StoreNotFound:
+        if config.store_backend != "memory":
+            raise
+    build_module.build(config, reporter=CliReporter(Console(stderr=True), quiet=quiet))
+    return open_store(config)
 
 
 def _config(values: dict[str, Any]) -> Config:
@@ -169,9 +191,8 @@ def build(config: Config, add: tuple[Path, ...], quiet: bool) -> None:
     result = build_module.build(config, add, reporter=reporter)
     if not quiet:
         total = sum(s.seconds for s in result.steps)
-        console.print(
-            f"  built {config.store_path} in {total:.2f} s: {result.report.summary()}"
-        )
+        where = backend_for(config).where
+        console.print(f"  built {where} in {total:.2f} s: {result.report.summary()}")
 
 
 @main.command(epilog=EXIT_CODES)
@@ -232,7 +253,7 @@ def query(config: Config, name_or_file: str, fmt: str, params: tuple[str, ...]) 
         if not sep:
             raise click.UsageError(f"--param takes NAME=VALUE, got {item!r}")
         values[name] = value
-    store = Store.open(config.store_path)
+    store = _open_store(config)
     result = execute(
         store, named.text, limits=_limits(config), substitutions=named.bind(values)
     )
@@ -298,7 +319,7 @@ def export(
     config: Config, graphs: tuple[str, ...], fmt: str, output: Path | None
 ) -> None:
     """Export graphs of the store as pretty, prefixed, deterministic RDF."""
-    store = Store.open(config.store_path)
+    store = _open_store(config)
     iris = [g if "://" in g else str(graph_iri(config.base_iri, g)) for g in graphs]
     quads = select_quads(store, iris)
     rdf = rdf_format(fmt)
@@ -329,7 +350,7 @@ def export(
 @handle_errors
 def stats(config: Config, fmt: str) -> None:
     """Show triples per named graph and instances per class."""
-    result = compute_stats(Store.open(config.store_path))
+    result = compute_stats(_open_store(config))
     if fmt == "json":
         import json
         from dataclasses import asdict
@@ -432,13 +453,13 @@ def serve(config: Config, quiet: bool) -> None:
     from webapp import create_app
 
     try:
-        store = Store.open(config.store_path)
-    except StoreNotFound:
-        click.echo(f"no store at {config.store_path}: building it first", err=True)
+        store = open_store(config, serving=True)
+    except StoreNotFound as error:
+        click.echo(f"{error}: building it first", err=True)
         build_module.build(
             config, reporter=CliReporter(Console(stderr=True), quiet=quiet)
         )
-        store = Store.open(config.store_path)
+        store = open_store(config, serving=True)
     server = create_server(
         create_app(config, store=store),
         host=config.host,
@@ -452,3 +473,167 @@ def serve(config: Config, quiet: bool) -> None:
         err=True,
     )
     server.run()
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "--target",
+    "targets",
+    required=True,
+    multiple=True,
+    metavar="FILE_OR_ENDPOINT",
+    help="The external dataset: a ROR dump (JSON), a Hipo list (JSON), a CSV/TSV, "
+    "an RDF file, or a SPARQL endpoint URL. Repeatable: files of one kind that "
+    "together make the dataset (e.g. a ROR extract in two files).",
+)
+@click.option(
+    "--entities",
+    type=click.Choice(sorted(ENTITY_KINDS)),
+    required=True,
+    help="Which resources of the graph to link.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", *TARGET_KINDS]),
+    default="auto",
+    show_default=True,
+    help="Reader for the target (auto: by suffix and content).",
+)
+@click.option(
+    "--target-name",
+    default=None,
+    help="Short name of the target in file names (default: ror, hipo, or the "
+    "file stem / endpoint host).",
+)
+@click.option("--id-column", default="id", show_default=True, help="CSV/TSV: id.")
+@click.option(
+    "--name-column",
+    "name_columns",
+    multiple=True,
+    help="CSV/TSV: a column with names. Repeatable. [default: name]",
+)
+@click.option(
+    "--id-prefix",
+    default="",
+    help="CSV/TSV: namespace prepended to ids that are not IRIs.",
+)
+@click.option(
+    "--sparql-query",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="SPARQL endpoint: a query binding ?item and ?name (optional ?url, "
+    "?acronym, ?place) instead of the default label query.",
+)
+@click.option(
+    "--accept",
+    type=click.FloatRange(0, 1),
+    default=Thresholds().accept,
+    show_default=True,
+    help="Score from which a link is accepted.",
+)
+@click.option(
+    "--review",
+    "review_from",
+    type=click.FloatRange(0, 1),
+    default=Thresholds().review,
+    show_default=True,
+    help="Score from which an unaccepted candidate is listed for review.",
+)
+@click.option(
+    "--date",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="mapping_date of the links (default: kept from the existing file when the "
+    "links are unchanged, else today).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace the tool's own rows when they change (curated rows are kept).",
+)
+@settings_options
+@handle_errors
+def link(
+    config: Config,
+    targets: tuple[str, ...],
+    entities: str,
+    kind: str,
+    target_name: str | None,
+    id_column: str,
+    name_columns: tuple[str, ...],
+    id_prefix: str,
+    sparql_query: Path | None,
+    accept: float,
+    review_from: float,
+    date: str | None,
+    force: bool,
+) -> None:
+    """Find links from the graph's entities to an external dataset (SSSOM output).
+
+    Writes data/links/<entities>-<target>.sssom.tsv (loaded into the links graph at
+    the next build) and data/links/review/<entities>-<target>.review.tsv (never
+    loaded). Re-running with the same inputs gives the same bytes.
+    """
+    from mededkg import link as linking
+
+    if date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        raise click.UsageError(f"--date takes YYYY-MM-DD, got {date!r}")
+    if kind == "auto":
+        kinds = sorted({linking.detect_kind(t) for t in targets})
+        if len(kinds) > 1:
+            raise click.UsageError(f"the targets are of different kinds: {kinds}")
+        kind = kinds[0]
+    name = target_name or linking.default_target_name(targets[0], kind)
+    dataset = build_module.load_dataset(config)
+    graph = linking.union_graph(dataset)
+    found = linking.graph_entities(graph, entities)
+    links_dir = config.root / "data" / "links"
+    sssom_path, _ = linking.linkset_paths(links_dir, entities, name)
+    query = (
+        sparql_query.read_text(encoding="utf-8")
+        if sparql_query
+        else linking.DEFAULT_SPARQL
+    )
+    records = itertools.chain.from_iterable(
+        linking.records_from(
+            target,
+            kind,
+            id_column=id_column,
+            name_columns=name_columns or ("name",),
+            id_prefix=id_prefix,
+            sparql_query=query,
+        )
+        for target in targets
+    )
+    result, matcher = linking.link(
+        found,
+        records,
+        thresholds=linking.Thresholds(accept=accept, review=review_from),
+        existing=linking.existing_mappings(links_dir, exclude=sssom_path),
+    )
+    prefixes = {"hipo": linking.HIPO_NAMESPACE} if kind == "hipo" else {}
+    if id_prefix:
+        prefixes[name] = id_prefix
+    report = linking.write_linkset(
+        result,
+        links_dir=links_dir,
+        entities=entities,
+        target=name,
+        description=linking.describe(entities, targets, kind, accept),
+        prefixes=prefixes,
+        date=date,
+        today=linking.today_iso(),
+        force=force,
+    )
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(
+        f"{len(found)} {entities}, {matcher.records:,} target records: "
+        f"{report.accepted} links accepted, {report.review_items} to review, "
+        f"{len(result.unlinked)} without candidate; {report.curated_kept} curated "
+        f"rows kept",
+        err=True,
+    )
+    verb = "wrote" if report.changed else "unchanged"
+    click.echo(f"{verb} {report.sssom}", err=True)
+    click.echo(f"wrote {report.review}", err=True)

@@ -90,6 +90,7 @@ class QueryPool:
         workers: how many queries may run at once.
         queue_timeout: how long a query may wait for a free worker.
         memory_mb: address-space cap of each worker in MB (0 = none).
+        in_memory: each worker copies the store into memory (``serve_in_memory``).
     """
 
     def __init__(
@@ -100,11 +101,13 @@ class QueryPool:
         workers: int,
         queue_timeout: float,
         memory_mb: int = 0,
+        in_memory: bool = False,
     ) -> None:
         self.store_path = store_path
         self.limits = limits
         self.queue_timeout = queue_timeout
         self.memory_mb = memory_mb
+        self.in_memory = in_memory
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
@@ -192,7 +195,7 @@ class QueryPool:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_serve,
-            args=(child, str(path), self.limits, self.memory_mb),
+            args=(child, str(path), self.limits, self.memory_mb, self.in_memory),
             daemon=True,
             name="mededkg-query-worker",
         )
@@ -280,14 +283,18 @@ def _out_of_memory(memory_mb: int) -> str:
 
 
 def _serve(
-    conn: Connection, store_path: str, limits: Limits, memory_mb: int = 0
+    conn: Connection,
+    store_path: str,
+    limits: Limits,
+    memory_mb: int = 0,
+    in_memory: bool = False,
 ) -> None:
     """Worker main loop: cap the address space, open the store once, then answer jobs
     until the pipe closes."""
     if memory_mb:
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    store = Store.open(Path(store_path))
+    store = Store.open(Path(store_path), in_memory=in_memory)
     while True:
         try:
             job: Job = conn.recv()

@@ -81,6 +81,26 @@ def _iri_list(text: str) -> tuple[str, ...]:
     return tuple(sorted({item.strip() for item in text.split(",") if item.strip()}))
 
 
+def _http_url_or_empty(text: str) -> str:
+    if text and not text.startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL")
+    return text
+
+
+def _bool(text: str) -> bool:
+    """Parse a yes/no setting.
+
+    >>> _bool("yes"), _bool("0")
+    (True, False)
+    """
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
 def _base_iri(text: str) -> str:
     if not text.startswith(("http://", "https://")) or not text.endswith("/"):
         raise ValueError("must be an http(s) IRI ending with '/'")
@@ -105,9 +125,40 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "store_backend",
         "embedded",
-        "Where the graph lives: embedded (Oxigraph on disk).",
+        "Where the graph lives: embedded (Oxigraph on disk), memory (rdflib in this "
+        "process, built on start; tests and tiny graphs) or remote (a SPARQL 1.1 "
+        "Protocol + Graph Store Protocol server; see docs/backends.md).",
         str,
-        ("embedded",),
+        ("embedded", "memory", "remote"),
+    ),
+    Setting(
+        "remote_endpoint",
+        "",
+        "SPARQL query URL of the remote store, e.g. http://localhost:7878/query "
+        "(store_backend remote).",
+        _http_url_or_empty,
+    ),
+    Setting(
+        "remote_update_endpoint",
+        "",
+        "SPARQL Update URL of the remote store (default: remote_endpoint with a "
+        "final /query replaced by /update, else remote_endpoint itself).",
+        _http_url_or_empty,
+    ),
+    Setting(
+        "remote_graph_store",
+        "",
+        "Graph Store Protocol URL of the remote store (default: remote_endpoint with "
+        "a final /query replaced by /store, else remote_endpoint itself).",
+        _http_url_or_empty,
+    ),
+    Setting(
+        "serve_in_memory",
+        "false",
+        "Serve a copy of the embedded store loaded into memory (faster joins; each "
+        "query worker holds its own copy, so memory use is (query_workers + 1) times "
+        "the store's size).",
+        _bool,
     ),
     Setting(
         "base_iri",
@@ -170,6 +221,14 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "reasoner",
+        "owlrl",
+        "OWL 2 RL engine of the build and of writes: owlrl (the reference) or fast "
+        "(rules compiled from the ontology; see docs/reasoning.md).",
+        str,
+        ("owlrl", "fast"),
+    ),
+    Setting(
         "service_allowlist",
         "",
         "Comma-separated endpoint IRIs that SPARQL SERVICE may call; empty = none.",
@@ -187,6 +246,10 @@ class Config:
     root: Path
     store_path: Path
     store_backend: str = "embedded"
+    remote_endpoint: str = ""
+    remote_update_endpoint: str = ""
+    remote_graph_store: str = ""
+    serve_in_memory: bool = False
     base_iri: str = BASE_IRI
     host: str = "127.0.0.1"
     port: int = 8000
@@ -200,6 +263,7 @@ class Config:
     rate_burst: int = 100
     worker_memory_mb: int = 4096
     service_allowlist: tuple[str, ...] = ()
+    reasoner: str = "owlrl"
 
     def replace(self, **changes: Any) -> Config:
         """Return a copy with *changes* applied (validated like any other value)."""

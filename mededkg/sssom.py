@@ -136,6 +136,9 @@ def sssom_to_graph(path: Path) -> Graph:
             obj = URIRef(value) if value.startswith("http") else Literal(value)
             graph.add((set_iri, SSSOM[key], obj))
     for number, row in enumerate(mapping_set.rows, start=2):
+        if row.get("predicate_modifier", "").strip().lower() == "not":
+            # A curator's negated mapping ("these are NOT the same") states no link.
+            continue
         try:
             subject = expand(row["subject_id"], mapping_set.curie_map)
             predicate = expand(row["predicate_id"], mapping_set.curie_map)
@@ -172,6 +175,9 @@ def sssom_to_graph(path: Path) -> Graph:
             )
         if row.get("mapping_tool"):
             graph.add((axiom, SSSOM.mapping_tool, Literal(row["mapping_tool"])))
+        for slot in ("mapping_tool_version", "reviewer_label"):
+            if row.get(slot):
+                graph.add((axiom, SSSOM[slot], Literal(row[slot])))
         if row.get("comment"):
             graph.add((axiom, RDFS.comment, Literal(row["comment"])))
     return graph
@@ -181,15 +187,20 @@ def write_sssom(
     metadata: dict[str, str],
     curie_map: dict[str, str],
     rows: list[dict[str, str]],
+    *,
+    columns: tuple[str, ...] = COLUMNS,
 ) -> str:
-    """Return the SSSOM TSV text for *rows* (sorted; same input, same bytes)."""
+    """Return the SSSOM TSV text for *rows* (sorted; same input, same bytes).
+
+    *columns* are the table's columns, in order (default :data:`COLUMNS`).
+    """
     lines = [f"#{key}: {value}" for key, value in metadata.items()]
     lines.append("#curie_map:")
     lines += [f"#  {prefix}: {iri}" for prefix, iri in sorted(curie_map.items())]
     out = io.StringIO()
     writer = csv.DictWriter(
         out,
-        fieldnames=COLUMNS,
+        fieldnames=columns,
         delimiter="\t",
         lineterminator="\n",
         extrasaction="ignore",
@@ -198,5 +209,5 @@ def write_sssom(
     for row in sorted(
         rows, key=lambda r: (r["subject_id"], r["predicate_id"], r["object_id"])
     ):
-        writer.writerow({c: row.get(c, "") for c in COLUMNS})
+        writer.writerow({c: row.get(c, "") for c in columns})
     return "\n".join(lines) + "\n" + out.getvalue()

@@ -23,7 +23,11 @@ import pyoxigraph as ox
 from mededkg.errors import MedEdKGError, QueryError, StoreNotFound
 from mededkg.guard import declares_dataset
 
-QueryOutcome = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+#: What :meth:`Store.query` returns: pyoxigraph's own results, or (for back-ends that
+#: parse a graph result themselves, see :mod:`mededkg.backends`) an iterator of triples.
+QueryOutcome = (
+    ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
+)
 
 #: How many earlier builds to keep beside the current one (a server may still use one).
 KEEP_PREVIOUS_BUILDS = 1
@@ -37,7 +41,16 @@ class StoreError(MedEdKGError):
 
 
 class Store:
-    """A read-only view of a built dataset, queried with Oxigraph's SPARQL engine."""
+    """A read-only view of a built dataset, queried with Oxigraph's SPARQL engine.
+
+    This class is also the reading interface every back-end implements (``query``,
+    ``quads``, ``named_graphs``, ``len``, ``location``): the embedded back-end is this
+    class itself; :class:`mededkg.backends.MemoryStore` (rdflib) and
+    :class:`mededkg.remote.RemoteStore` (a SPARQL server) override the methods.
+    """
+
+    #: The back-end's name (the ``store_backend`` setting).
+    backend = "embedded"
 
     def __init__(self, inner: ox.Store, *, location: Path | None = None) -> None:
         self._inner = inner

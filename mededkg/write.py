@@ -456,7 +456,9 @@ def _commit(
                 staged.extend(before)
                 continue
             raise ReservedGraph(_reserved_message(name, str(iri)))
-        quads, report = _reason_and_validate(staged, config.base_iri)
+        quads, report = _reason_and_validate(
+            staged, config.base_iri, reasoner=config.reasoner
+        )
         if not report.conforms:
             raise WriteNotConforming(
                 report, f"the write was not applied: {report.summary()}"
@@ -476,7 +478,7 @@ def _dumps(config: Config) -> Callable[[Store], None]:
 
 
 def _reason_and_validate(
-    staged: ox.Store, base_iri: str
+    staged: ox.Store, base_iri: str, *, reasoner: str = "owlrl"
 ) -> tuple[list[ox.Quad], ValidationReport]:
     """Recompute ``inferred`` and validate, as :func:`mededkg.build.build` does."""
     names = {
@@ -498,7 +500,8 @@ def _reason_and_validate(
             (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
         )
     inferred = reason(
-        g for key, g in graphs.items() if key not in (names[SHAPES_GRAPH],)
+        (g for key, g in graphs.items() if key not in (names[SHAPES_GRAPH],)),
+        reasoner=reasoner,
     )
     reserved = set(names.values())
     report = validate(

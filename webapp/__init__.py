@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from mededkg.backends import open_store
+from mededkg.errors import ConfigError
 from mededkg.sandbox import QueryPool
 from mededkg.settings import Config, load_config
 from mededkg.store import Store
@@ -18,6 +20,7 @@ from webapp import (  # pages: browsers, language, IRIs
     i18n,
     pages,
     ratelimit,
+    reconcile,
     resources,
     security,
     sparql,
@@ -31,18 +34,27 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
 
     Args:
         config: settings (default: the defaults, without reading the environment).
-        store: an already opened store (default: open ``config.store_path``).
+        store: an already opened store (default: open the configured back-end).
 
     Raises:
         StoreNotFound: if no store was given and none has been built.
+        ConfigError: ``update_token`` with a back-end other than ``embedded``.
     """
     config = config or load_config()
     app = Flask(__name__)
     app.config.update(MEDEDKG=config, MAX_CONTENT_LENGTH=1024 * 1024)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    store = store or Store.open(config.store_path)
+    if store is None:
+        store = open_store(config, serving=True)
+    if config.update_token and store.backend != "embedded":
+        raise ConfigError(
+            f"writes (update_token) need the embedded store back-end, not "
+            f"{store.backend}: unset update_token, or load changes with `mededkg build`"
+        )
     pool = None
-    if config.query_workers:
+    # Remote queries already run out of process (the HTTP timeout is their limit);
+    # the memory back-end's rdflib dataset cannot be shared with worker processes.
+    if config.query_workers and store.backend == "embedded":
         location = store.location or config.store_path
         pool = QueryPool(
             location,
@@ -50,6 +62,7 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
             workers=config.query_workers,
             queue_timeout=config.queue_timeout,
             memory_mb=config.worker_memory_mb,
+            in_memory=config.serve_in_memory,
         )
     app.extensions[EXTENSION] = AppState(config, StoreHolder(store), pool)
     errors.register(app)
@@ -62,6 +75,7 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
     app.register_blueprint(editor.bp)
     app.register_blueprint(update.bp)
     app.register_blueprint(downloads.bp)
+    app.register_blueprint(reconcile.bp)
     i18n.init_app(app)
     app.register_blueprint(browse.bp)
     app.register_blueprint(resources.bp)  # last: every other path under the base

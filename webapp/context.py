@@ -64,14 +64,18 @@ class AppState:
         """
         location = self.holder.current.location
         if location is None:
-            return False  # an in-memory store given by the caller: nothing to follow
+            # An in-memory store given by the caller, or the memory or remote
+            # back-end (a remote load swaps graphs on the server): nothing to follow.
+            return False
         target = _target(self.config.store_path)
         if target is None or target == location:
             return False
         with self.holder.lock:
             if self.holder.current.location == target:
                 return False
-            self.holder.current = Store.open(self.config.store_path)
+            self.holder.current = Store.open(
+                self.config.store_path, in_memory=self.config.serve_in_memory
+            )
             if self.pool is not None:
                 self.pool.reload(self.holder.current.location or target)
         return True

@@ -1,0 +1,211 @@
+"""HTTP measurement: start servers, time queries, drive concurrent clients.
+
+Clients use :mod:`http.client` with one keep-alive connection per client thread, so the
+same client code measures MedEdKG's endpoint and ``oxigraph serve`` side by side.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+JSON = "application/sparql-results+json"
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A server process on loopback, with the path of its SPARQL endpoint."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    path: str
+
+    def stop(self) -> None:
+        """Terminate the process (and wait for it)."""
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _wait_ready(server: Server, timeout: float = 120) -> Server:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}")
+        try:
+            status, _ = request(server, "ASK { ?s ?p ?o }")
+            if status == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"{server.name} did not answer within {timeout} s")
+
+
+def start_mededkg(store_path: Path, *, threads: int = 8, **settings: str) -> Server:
+    """``mededkg serve`` on the built store, rate limit off (we are the only client)."""
+    port = free_port()
+    exe = Path(sys.executable).parent / "mededkg"
+    cmd = [str(exe), "serve", "-q", "--store-path", str(store_path)]
+    cmd += ["--port", str(port), "--threads", str(threads), "--rate-limit", "0"]
+    for name, value in settings.items():
+        cmd += ["--" + name.replace("_", "-"), value]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return _wait_ready(Server("mededkg", process, port, "/sparql"))
+
+
+def start_oxigraph(store_path: Path) -> Server:
+    """``oxigraph serve-read-only`` on the same store folder, union default graph."""
+    port = free_port()
+    exe = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or "oxigraph"
+    cmd = [exe, "serve-read-only", "--location", str(store_path.resolve())]
+    cmd += ["--bind", f"127.0.0.1:{port}", "--union-default-graph"]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return _wait_ready(Server("oxigraph", process, port, "/query"))
+
+
+def request(
+    server: Server, query: str, connection: http.client.HTTPConnection | None = None
+) -> tuple[int, bytes]:
+    """POST *query* (``application/sparql-query``), read the whole JSON answer."""
+    own = connection is None
+    conn = connection or http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
+    try:
+        conn.request(
+            "POST",
+            server.path,
+            body=query.encode(),
+            headers={"Content-Type": "application/sparql-query", "Accept": JSON},
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        if own:
+            conn.close()
+
+
+def engine_time(store: ox.Store, query: str, limit: int) -> tuple[float, int]:
+    """Run *query* on pyoxigraph directly, reading at most *limit* rows."""
+    start = time.perf_counter()
+    result = store.query(query, use_default_graph_as_union=True)
+    rows = 0
+    if isinstance(result, ox.QuerySolutions):
+        for solution in itertools.islice(result, limit):
+            for variable in result.variables:
+                solution[variable]
+            rows += 1
+    elif isinstance(result, ox.QueryTriples):
+        rows = sum(1 for _ in itertools.islice(result, limit))
+    else:
+        rows = 1
+    return time.perf_counter() - start, rows
+
+
+def median_time(func: Callable[[], Any], repeat: int, budget: float) -> float:
+    """Median wall time of *func* over *repeat* runs (fewer if past *budget* s)."""
+    times: list[float] = []
+    spent = time.perf_counter()
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+        if time.perf_counter() - spent > budget:
+            break
+    return statistics.median(times)
+
+
+def throughput(
+    server: Server, queries: Sequence[str], clients: int, seconds: float
+) -> dict[str, Any]:
+    """*clients* threads send *queries* round-robin for *seconds*; latencies in ms."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(offset: int) -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        mine: list[float] = []
+        failed = 0
+        for i in itertools.count(offset):
+            if time.monotonic() >= stop:
+                break
+            start = time.perf_counter()
+            try:
+                status, _ = request(server, queries[i % len(queries)], conn)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+                status = 0
+            if status == 200:
+                mine.append(time.perf_counter() - start)
+            else:
+                failed += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors += failed
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+
+    def pct(p: float) -> float | None:
+        if not latencies:
+            return None
+        return round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 2)
+
+    return {
+        "server": server.name,
+        "clients": clients,
+        "seconds": round(elapsed, 2),
+        "requests": len(latencies),
+        "errors": errors,
+        "qps": round(len(latencies) / elapsed, 1),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def query_text(path: Path) -> str:
+    """The query of a ``.rq`` file (header comments are fine for SPARQL)."""
+    return path.read_text(encoding="utf-8")
+
+
+def encode_get(query: str) -> str:
+    """URL-encode *query* for a GET (used in docs and smoke tests)."""
+    return urllib.parse.quote(query)

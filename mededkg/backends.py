@@ -1,0 +1,370 @@
+"""Store back-ends behind one small interface, chosen by the ``store_backend`` setting.
+
+A :class:`Backend` writes a whole dataset all-or-nothing (:meth:`Backend.write_dataset`)
+and opens it for reading (:meth:`Backend.open`), which gives a :class:`Store`: SPARQL
+with the same options everywhere (substitutions, ``default_graph``, ``named_graphs``,
+``base_iri``; the default graph is the union of the named graphs), ``quads(graph)``,
+``named_graphs()`` and ``len``. Three back-ends:
+
+- ``embedded`` (default): Oxigraph on disk (:mod:`mededkg.store`); ``serve`` can copy
+  it into an in-memory Oxigraph store (``serve_in_memory``);
+- ``memory``: an rdflib :class:`~rdflib.Dataset` in this process, built on start
+  (tests and tiny graphs);
+- ``remote``: a SPARQL 1.1 Protocol + Graph Store Protocol server
+  (:mod:`mededkg.remote`).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import Dataset, Graph, URIRef
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.evaluate import evalPart
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.processor import SPARQLResult
+from rdflib.plugins.sparql.sparql import QueryContext, SPARQLError
+from rdflib.term import Identifier, Variable
+
+from mededkg.errors import ConfigError, QueryError, StoreNotFound
+from mededkg.settings import Config
+from mededkg.store import QueryOutcome, Store, StoreError, write_store
+from mededkg.terms import to_oxigraph, to_rdflib
+
+#: The back-ends, as the ``store_backend`` setting names them.
+BACKENDS = ("embedded", "memory", "remote")
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+class Backend(ABC):
+    """Where a built dataset lives: write it whole, open it for reading."""
+
+    #: The back-end's name (the ``store_backend`` setting).
+    name = ""
+
+    @abstractmethod
+    def open(self) -> Store:
+        """Open the current dataset for reading.
+
+        Raises:
+            StoreNotFound: nothing has been written there yet.
+        """
+
+    @abstractmethod
+    def write_dataset(
+        self,
+        quads: Iterable[ox.Quad],
+        *,
+        before_swap: Callable[[Store], None] | None = None,
+    ) -> Path | None:
+        """Replace the dataset with *quads*, all or nothing.
+
+        Args:
+            quads: the whole dataset (named graphs).
+            before_swap: called with the new dataset before it becomes current, where
+                the back-end has files to write beside it (embedded only: dumps).
+
+        Returns:
+            The new build folder (embedded), else None.
+        """
+
+    @property
+    @abstractmethod
+    def where(self) -> str:
+        """Where the dataset lives, for messages (a path or a URL)."""
+
+
+class EmbeddedBackend(Backend):
+    """Oxigraph on disk at *path* (a link to the current build folder).
+
+    Args:
+        path: the store link (``store_path``).
+        in_memory: open a copy in memory for reading (faster joins, more memory).
+    """
+
+    name = "embedded"
+
+    def __init__(self, path: Path, *, in_memory: bool = False) -> None:
+        self.path = path
+        self.in_memory = in_memory
+
+    def open(self) -> Store:
+        """Open the current build read-only (copied into memory if asked)."""
+        return Store.open(self.path, in_memory=self.in_memory)
+
+    def write_dataset(
+        self,
+        quads: Iterable[ox.Quad],
+        *,
+        before_swap: Callable[[Store], None] | None = None,
+    ) -> Path | None:
+        """Write a new build folder and swap the link (:func:`write_store`)."""
+        return write_store(quads, self.path, before_swap=before_swap)
+
+    @property
+    def where(self) -> str:
+        """The store path."""
+        return str(self.path)
+
+
+#: The datasets of the memory back-end in this process, by store path: a build and the
+#: server that follows it in the same process meet here.
+_MEMORY: dict[Path, MemoryStore] = {}
+_MEMORY_LOCK = threading.Lock()
+
+
+class MemoryBackend(Backend):
+    """An rdflib dataset in this process, kept under the store path as a key.
+
+    Nothing is written to disk: a new process starts empty (``serve`` and the CLI
+    build first).
+    """
+
+    name = "memory"
+
+    def __init__(self, key: Path) -> None:
+        self.key = key
+
+    def open(self) -> Store:
+        """The dataset written last in this process under the same key."""
+        with _MEMORY_LOCK:
+            found = _MEMORY.get(self.key)
+        if found is None:
+            raise StoreNotFound(self.key)
+        return found
+
+    def write_dataset(
+        self,
+        quads: Iterable[ox.Quad],
+        *,
+        before_swap: Callable[[Store], None] | None = None,
+    ) -> Path | None:
+        """Build a new rdflib dataset from *quads*, then make it current."""
+        store = MemoryStore.from_quads(quads)
+        with _MEMORY_LOCK:
+            _MEMORY[self.key] = store
+        return None
+
+    @property
+    def where(self) -> str:
+        """A description: the data lives in this process only."""
+        return "memory (this process)"
+
+    def discard(self) -> None:
+        """Forget the dataset (tests)."""
+        with _MEMORY_LOCK:
+            _MEMORY.pop(self.key, None)
+
+
+class MemoryStore(Store):
+    """A dataset in an rdflib :class:`~rdflib.Dataset`, queried with rdflib's SPARQL.
+
+    Results are converted to pyoxigraph terms and result objects, so callers cannot
+    tell the engines apart. rdflib's query parser is not thread-safe: queries run one
+    at a time. There is no hard time limit (the query runs in this process). ``FROM``
+    and ``FROM NAMED`` pick graphs of the dataset only; nothing is ever fetched.
+    """
+
+    backend = "memory"
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.location = None
+        self._dataset = dataset
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_quads(cls, quads: Iterable[ox.Quad]) -> MemoryStore:
+        """A memory store holding *quads*."""
+        dataset = Dataset(default_union=True)
+        for quad in quads:
+            triple = (
+                to_rdflib(quad.subject),
+                to_rdflib(quad.predicate),
+                to_rdflib(quad.object),
+            )
+            if isinstance(quad.graph_name, ox.NamedNode):
+                dataset.graph(URIRef(quad.graph_name.value)).add(triple)
+            else:
+                dataset.default_graph.add(triple)
+        return cls(dataset)
+
+    @property
+    def inner(self) -> ox.Store:
+        """Not available: this store is not an Oxigraph store.
+
+        Raises:
+            StoreError: always.
+        """
+        raise StoreError(
+            "the memory back-end keeps an rdflib dataset, not an Oxigraph store; "
+            "use store_backend embedded for this operation"
+        )
+
+    @property
+    def dataset(self) -> Dataset:
+        """The rdflib dataset (do not change it)."""
+        return self._dataset
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        substitutions: Mapping[str, Term] | None = None,
+        default_graph: Sequence[str] = (),
+        named_graphs: Sequence[str] = (),
+        base_iri: str | None = None,
+    ) -> QueryOutcome:
+        """Evaluate a SPARQL query with rdflib; see :meth:`Store.query`.
+
+        Raises:
+            QueryError: with the parser's message if the query is malformed.
+        """
+        bindings = {
+            name: to_rdflib(term) for name, term in (substitutions or {}).items()
+        }
+        with self._lock:
+            try:
+                parsed = translateQuery(parseQuery(sparql), base=base_iri)
+            except Exception as error:  # pyparsing raises several unrelated types
+                raise QueryError(f"malformed query: {error}") from error
+            context = self._context(
+                parsed.algebra, bindings, default_graph, named_graphs
+            )
+            context.prologue = parsed.prologue
+            try:
+                result = SPARQLResult(evalPart(context, parsed.algebra))
+            except SPARQLError as error:
+                raise QueryError(str(error)) from error
+            if result.type == "CONSTRUCT" or result.type == "DESCRIBE":
+                assert result.graph is not None
+                triples = [
+                    ox.Triple(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o))  # type: ignore[arg-type]
+                    for s, p, o in result.graph
+                ]
+                return iter(triples)
+            body = result.serialize(format="json")
+        assert body is not None
+        return ox.parse_query_results(body, ox.QueryResultsFormat.JSON)
+
+    def _context(
+        self,
+        algebra: Any,
+        bindings: dict[str, Any],
+        default_graph: Sequence[str],
+        named_graphs: Sequence[str],
+    ) -> QueryContext:
+        """The query's dataset: the union of every graph unless the protocol or the
+        query's ``FROM``/``FROM NAMED`` name graphs (then only graphs of this store)."""
+        clause = algebra.datasetClause or []
+        algebra["datasetClause"] = None  # never let rdflib fetch a FROM graph
+        init = {
+            Variable(k): v for k, v in bindings.items() if isinstance(v, Identifier)
+        }
+        if not default_graph and not named_graphs and not clause:
+            return QueryContext(self._dataset, initBindings=init)
+        if default_graph or named_graphs:
+            defaults = list(default_graph)
+            named = list(named_graphs)
+            if not named:
+                named = self.named_graphs()
+            union = not defaults
+        else:
+            defaults = [str(d.default) for d in clause if d.default]
+            named = [str(d.named) for d in clause if d.named]
+            union = False
+        view = Dataset()
+        for iri in named:
+            target = view.graph(URIRef(iri))
+            for triple in self._dataset.graph(URIRef(iri)):
+                target.add(triple)
+        context = QueryContext(view, initBindings=init)
+        default = Graph()
+        for iri in self.named_graphs() if union else defaults:
+            for triple in self._dataset.graph(URIRef(iri)):
+                default.add(triple)
+        context.graph = default
+        return context
+
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
+        """Every quad, or those of the named graph IRI *graph*."""
+        if graph is not None:
+            name = ox.NamedNode(graph)
+            triples = list(self._dataset.graph(URIRef(graph)))
+            return iter([_quad(s, p, o, name) for s, p, o in triples])
+        out: list[ox.Quad] = []
+        for s, p, o, g in self._dataset.quads((None, None, None, None)):
+            identifier = getattr(g, "identifier", g)
+            name_: ox.NamedNode | ox.DefaultGraph = (
+                ox.DefaultGraph()
+                if identifier is None or identifier == _DEFAULT
+                else ox.NamedNode(str(identifier))
+            )
+            out.append(_quad(s, p, o, name_))
+        return iter(out)
+
+    def named_graphs(self) -> list[str]:
+        """The IRIs of the non-empty named graphs, sorted."""
+        return sorted(
+            str(g.identifier)
+            for g in self._dataset.graphs()
+            if isinstance(g.identifier, URIRef) and g.identifier != _DEFAULT and len(g)
+        )
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._dataset.quads((None, None, None, None)))
+
+
+_DEFAULT = URIRef("urn:x-rdflib:default")
+
+
+def _quad(s: Any, p: Any, o: Any, graph: ox.NamedNode | ox.DefaultGraph) -> ox.Quad:
+    return ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), graph)  # type: ignore[arg-type]
+
+
+def backend_for(config: Config, *, serving: bool = False) -> Backend:
+    """The back-end the settings choose.
+
+    Args:
+        config: settings (``store_backend``, ``store_path``, ``remote_*``).
+        serving: for ``serve``: honour ``serve_in_memory``.
+
+    Raises:
+        ConfigError: ``remote`` without a ``remote_endpoint``.
+    """
+    if config.store_backend == "memory":
+        return MemoryBackend(config.store_path)
+    if config.store_backend == "remote":
+        from mededkg.remote import RemoteBackend
+
+        if not config.remote_endpoint:
+            raise ConfigError(
+                "store_backend remote needs the SPARQL query URL of the server: set "
+                "--remote-endpoint (or MEDEDKG_REMOTE_ENDPOINT), e.g. "
+                "http://localhost:7878/query for an Oxigraph server"
+            )
+        return RemoteBackend.from_config(config)
+    if config.store_backend != "embedded":
+        raise ConfigError(
+            f"unknown store_backend {config.store_backend!r}; choose one of: "
+            + ", ".join(BACKENDS)
+        )
+    return EmbeddedBackend(
+        config.store_path, in_memory=serving and config.serve_in_memory
+    )
+
+
+def open_store(config: Config, *, serving: bool = False) -> Store:
+    """Open the configured back-end's dataset for reading.
+
+    Raises:
+        StoreNotFound: nothing has been built there yet.
+        ConfigError: the back-end settings are incomplete.
+        RemoteUnavailable: the remote server cannot be reached.
+    """
+    return backend_for(config, serving=serving).open()

@@ -1,0 +1,284 @@
+"""Organisation names folded for comparison, in Chinese and English.
+
+Three levels, each a pure function of the text:
+
+* :func:`normalise` — the *same name* written differently: NFKC (full-width →
+  half-width), case, traditional → simplified Chinese (OpenCC ``t2s``), ``&`` →
+  ``and``, punctuation, brackets and a leading "The" dropped. Equal keys mean equal
+  names.
+* :func:`fold` — the *same institution under a variant name*: the institution-type words
+  that change when a college becomes a university ("Medical College" / "Medical
+  University" / "University of Medicine", 医学院 / 医科大学, "Traditional Chinese
+  Medicine" / "Chinese Medicine", 大学 / 学院) are folded to one word, generic words are
+  dropped, and English tokens are sorted. Equal folded keys are strong but not certain
+  evidence (a renamed institution, or two institutions of one city).
+* :func:`acronym` — the initials of an English name ("Capital Medical University" →
+  ``CMU``).
+
+Vocational (职业, 专科, "Vocational") and level markers are kept apart on purpose: a
+vocational college and a university of the same city must not fold together.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import opencc
+from pypinyin import lazy_pinyin
+
+#: English words that say what kind of institution, not which one.
+GENERIC_EN = frozenset(
+    {
+        "university",
+        "college",
+        "institute",
+        "school",
+        "of",
+        "for",
+        "the",
+        "and",
+        "in",
+        "at",
+        "de",
+    }
+)
+
+# English variants → one word each (order matters: longest phrases first).
+_EN_VARIANTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b{pattern}\b"), replacement)
+    for pattern, replacement in (
+        (r"traditional chinese medicine", "tcm"),
+        (r"chinese medicine", "tcm"),
+        (r"1st", "first"),
+        (r"2nd", "second"),
+        (r"3rd", "third"),
+        (r"4th", "fourth"),
+        (r"5th", "fifth"),
+        (r"medicine", "medical"),
+        (r"pharmacy|pharmaceutical|pharmacology", "pharma"),
+        (r"nationalities|nationality|minzu", "minzu"),
+        (r"vocational|polytechnic|technical college", "vocational"),
+        (r"tech\b", "technology"),
+        (r"univ\b|univeristy", "university"),
+    )
+)
+
+# Chinese suffixes and variants, applied to the simplified, normalised name.
+_ZH_VARIANTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"职业技术大学|职业技术学院|职业大学|职业学院|职业技术学校", "#职"),
+        (r"高等专科学校|专科学校", "#专"),
+        (r"中医药大学|中医药学院|中医学院|中医大学", "中医"),
+        (r"医科大学|医学院|医学大学|医学高等学校", "医"),
+        (r"药科大学|药学院", "药"),
+        (r"(大学|学院)$", ""),
+        (r"^中国人民解放军", ""),
+    )
+)
+
+_PUNCT = re.compile(
+    r"[\s\-‐–—_/\\.,;:!?\"'’‘“”`·•()（）\[\]【】{}<>《》、，。；：！？]+"
+)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def is_chinese(text: str) -> bool:
+    """Whether *text* contains Chinese characters.
+
+    >>> is_chinese("首都医科大学"), is_chinese("Capital Medical University")
+    (True, False)
+    """
+    return bool(_CJK.search(text))
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese (OpenCC ``t2s``, dictionaries in the wheel).
+
+    >>> to_simplified("上海中醫藥大學")
+    '上海中医药大学'
+    """
+    return str(_t2s().convert(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def normalise(name: str) -> str:
+    """The comparison key of a name: equal keys mean the same name.
+
+    >>> normalise("Ｃａｐｉｔａｌ　Medical University")
+    'capital medical university'
+    >>> normalise("The Chinese University of Hong Kong")
+    'chinese university of hong kong'
+    >>> normalise("Southwest University of Political Science & Law")
+    'southwest university of political science and law'
+    >>> normalise("上海中醫藥大學（浦东）")
+    '上海中医药大学浦东'
+    """
+    text = unicodedata.normalize("NFKC", name).casefold().strip()
+    if is_chinese(text):
+        text = to_simplified(text)
+        return _PUNCT.sub("", text.replace("&", "和"))
+    text = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    )
+    text = text.replace("&", " and ")
+    text = _PUNCT.sub(" ", text).strip()
+    text = re.sub(r"^the ", "", text)
+    return re.sub(r"\s+", " ", text)
+
+
+@functools.lru_cache(maxsize=65536)
+def fold(name: str) -> str:
+    """The variant-folded key: the same institution under a variant or former name.
+
+    >>> fold("Anhui Medical College") == fold("Anhui Medical University")
+    True
+    >>> fold("Guangzhou University of Traditional Chinese Medicine")
+    'guangzhou tcm'
+    >>> fold("湖北医药学院") == fold("湖北医药大学")
+    True
+    >>> fold("广东医学院") == fold("广东医科大学")
+    True
+    >>> fold("安徽医学高等专科学校") == fold("安徽医科大学")
+    False
+    """
+    key = normalise(name)
+    if is_chinese(key):
+        for pattern, replacement in _ZH_VARIANTS:
+            key = pattern.sub(replacement, key)
+        return key
+    for pattern, replacement in _EN_VARIANTS:
+        key = pattern.sub(replacement, key)
+    tokens = sorted({_stem(t) for t in key.split() if t not in GENERIC_EN})
+    return " ".join(tokens)
+
+
+def tokens(name: str) -> frozenset[str]:
+    """The distinctive pieces of a name, for blocking: folded English words, or
+    Chinese character bigrams of the folded name.
+
+    >>> sorted(tokens("Anhui Medical University"))
+    ['anhui', 'medical']
+    >>> sorted(tokens("安徽医科大学"))
+    ['安徽', '徽医']
+    """
+    key = fold(name)
+    if is_chinese(key):
+        chars = key.replace("#", "")
+        if len(chars) < 2:
+            return frozenset({chars}) if chars else frozenset()
+        return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
+    return frozenset(key.split())
+
+
+def acronym(name: str) -> str:
+    """Initials of the non-generic-joining words of an English name, upper case.
+
+    >>> acronym("Capital Medical University"), acronym("University of Hong Kong")
+    ('CMU', 'UHK')
+    >>> acronym("首都医科大学")
+    ''
+    """
+    key = normalise(name)
+    if is_chinese(key):
+        return ""
+    skip = {"of", "for", "the", "and", "in", "at", "de"}
+    return "".join(w[0] for w in key.split() if w not in skip).upper()
+
+
+def place_key(place: str) -> str:
+    """A place name as comparable Latin letters: pinyin for Chinese, without the
+    administrative suffix (省, 市, 自治区, Province, City, Shi).
+
+    >>> place_key("石家庄市"), place_key("Shijiazhuang"), place_key("河北省")
+    ('shijiazhuang', 'shijiazhuang', 'hebei')
+    >>> place_key("陕西省"), place_key("Shaanxi Province")
+    ('shaanxi', 'shaanxi')
+    >>> place_key("内蒙古自治区"), place_key("Inner Mongolia")
+    ('neimenggu', 'neimenggu')
+    """
+    text = normalise(place)
+    if is_chinese(text):
+        text = re.sub(
+            "(维吾尔自治区|壮族自治区|回族自治区|自治区|特别行政区|省|市|地区|自治州)$",
+            "",
+            text,
+        )
+        if text in _ZH_PLACES:
+            return _ZH_PLACES[text]
+        return "".join(lazy_pinyin(text)).lower()
+    text = re.sub(r"\b(province|city|shi|sheng|municipality|sar)\b", "", text)
+    text = re.sub(r"[^a-z]", "", text)
+    return _EN_PLACES.get(text, text)
+
+
+# Places whose usual romanisation is not their plain pinyin.
+_ZH_PLACES = {"陕西": "shaanxi", "内蒙古": "neimenggu", "西藏": "xizang"}
+_EN_PLACES = {
+    "innermongolia": "neimenggu",
+    "tibet": "xizang",
+    "peking": "beijing",
+    "canton": "guangzhou",
+    "amoy": "xiamen",
+    "hongkong": "xianggang",
+    "macau": "aomen",
+    "macao": "aomen",
+}
+
+
+def _stem(token: str) -> str:
+    """Plural and possessive folding for English tokens ("sciences" → "science")."""
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 4 and token.endswith("s") and not token.endswith("ss"):
+        return token[:-1]
+    return token
+
+
+#: China's province-level divisions, as :func:`place_key` gives them.
+PROVINCES = frozenset(
+    place_key(p)
+    for p in [
+        "北京",
+        "天津",
+        "上海",
+        "重庆",
+        "河北",
+        "山西",
+        "辽宁",
+        "吉林",
+        "黑龙江",
+        "江苏",
+        "浙江",
+        "安徽",
+        "福建",
+        "江西",
+        "山东",
+        "河南",
+        "湖北",
+        "湖南",
+        "广东",
+        "海南",
+        "四川",
+        "贵州",
+        "云南",
+        "陕西",
+        "甘肃",
+        "青海",
+        "台湾",
+        "内蒙古",
+        "广西",
+        "西藏",
+        "宁夏",
+        "新疆",
+        "香港",
+        "澳门",
+    ]
+)

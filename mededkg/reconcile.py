@@ -1,0 +1,852 @@
+"""Entity reconciliation: match names written in Chinese or English to the graph's
+institutions, hospitals, disciplines and degree types, and fetch their properties.
+
+The core of the W3C Entity Reconciliation API (0.2) service in :mod:`webapp.reconcile`,
+without HTTP: an in-memory :class:`Index` built from plain statements, name
+normalisation (:func:`normalise`), scoring with ``rapidfuzz`` (0–100), property
+constraints, suggest and data extension.
+
+Identifiers are the entity's IRI with the base IRI cut off
+(``id/institution/4111010023``): short, readable in a spreadsheet cell, and the path at
+which the web app serves the resource. A full IRI is accepted wherever an id is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from mededkg.errors import MedEdKGError
+from mededkg.names import fold, is_chinese, normalise, place_key
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+SCHEMA = "https://schema.org/"
+ONTOLOGY = "https://w3id.org/mededkg/ontology#"
+
+#: Predicates whose values name an entity (preferred names first).
+NAME_PREDICATES = (RDFS + "label", SKOS + "prefLabel", SKOS + "altLabel")
+#: Classes whose instances are reconciled, in the order the manifest lists them.
+DEFAULT_TYPES = (
+    "MedicalEducationInstitution",
+    "Hospital",
+    "Discipline",
+    "DegreeType",
+)
+
+#: Default and largest number of candidates per query.
+DEFAULT_LIMIT = 5
+MAX_LIMIT = 100
+#: Fewest points a candidate needs to be returned at all.
+MIN_SCORE = 50.0
+#: Weights of the weighted mean that makes a score: the name, a property that names
+#: a place or a kind (type, province, city, …), an identifier (MOE code, ROR id,
+#: Wikidata id). A property the candidate has no value for is left out of the mean.
+NAME_WEIGHT = 4.0
+PROPERTY_WEIGHT = 1.0
+IDENTIFIER_WEIGHT = 8.0
+#: Words too common in English institution names to tell two apart: a name is also
+#: compared without them, so "Guilin Medical College" finds "Guilin Medical
+#: University" before "Weifang Medical College".
+GENERIC_WORDS = frozenset(
+    {
+        *("university", "college", "school", "institute", "academy", "of", "the"),
+        *("and", "medical", "medicine", "traditional", "chinese"),
+    }
+)
+#: A top candidate is a sure ``match`` at this score and this lead over the next one.
+MATCH_SCORE = 95.0
+MATCH_MARGIN = 5.0
+
+
+class ReconcileError(MedEdKGError):
+    """A reconciliation or extension request that cannot be answered as sent."""
+
+
+@dataclass(frozen=True)
+class Property:
+    """A property the service matches on and returns in data extension.
+
+    Attributes:
+        id: the property id of the API (``province``).
+        predicate: the RDF predicate it reads.
+        name: English name shown in OpenRefine.
+        description: one sentence for the suggest service.
+        kind: ``str`` (a literal), ``entity`` (a link, answered as ``{id, name}``),
+            ``id`` (an identifier literal: exact match only) or ``type``.
+        lang: only literals in this language (``""`` = any).
+    """
+
+    id: str
+    predicate: str
+    name: str
+    description: str
+    kind: str = "str"
+    lang: str = ""
+
+
+#: Every property, in the order data extension proposes them.
+PROPERTIES: tuple[Property, ...] = (
+    Property(
+        "nameZh", RDFS + "label", "Chinese name", "名称 (rdfs:label@zh)", lang="zh"
+    ),
+    Property("nameEn", RDFS + "label", "English name", "rdfs:label@en", lang="en"),
+    Property("altLabel", SKOS + "altLabel", "other names", "abbreviations, aliases"),
+    Property("type", RDF_TYPE, "type", "most specific MedEdKG class", kind="type"),
+    Property(
+        "moeCode", ONTOLOGY + "moeCode", "MOE code", "教育部学校标识码", kind="id"
+    ),
+    Property(
+        "rorId",
+        ONTOLOGY + "rorId",
+        "ROR id",
+        "Research Organization Registry",
+        kind="id",
+    ),
+    Property(
+        "wikidataId", ONTOLOGY + "wikidataId", "Wikidata id", "Wikidata item", kind="id"
+    ),
+    Property("province", ONTOLOGY + "province", "province", "province-level division"),
+    Property("city", ONTOLOGY + "city", "city", "city of the main campus"),
+    Property(
+        "educationLevel", ONTOLOGY + "educationLevel", "education level", "本科 or 专科"
+    ),
+    Property(
+        "foundingYear", ONTOLOGY + "foundingYear", "founding year", "year founded"
+    ),
+    Property(
+        "supervisingAuthority",
+        ONTOLOGY + "supervisingAuthority",
+        "supervising authority",
+        "主管部门",
+        kind="entity",
+    ),
+    Property(
+        "affiliatedWith",
+        ONTOLOGY + "affiliatedWith",
+        "affiliated with",
+        "the university a hospital is affiliated with",
+        kind="entity",
+    ),
+    Property("url", SCHEMA + "url", "website", "home page"),
+    Property("notation", SKOS + "notation", "code", "code in the discipline catalogue"),
+    Property(
+        "inScheme",
+        SKOS + "inScheme",
+        "catalogue edition",
+        "edition of the discipline catalogue",
+        kind="entity",
+    ),
+    Property(
+        "broader",
+        SKOS + "broader",
+        "broader discipline",
+        "the discipline or category above",
+        kind="entity",
+    ),
+)
+PROPERTY_BY_ID = {p.id: p for p in PROPERTIES}
+
+#: Province-level divisions: GB/T 2260 code (digits 2–3 of an MOE code), Chinese short
+#: name, English names (ROR's spelling first).
+PROVINCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("11", "北京", ("Beijing",)),
+    ("12", "天津", ("Tianjin",)),
+    ("13", "河北", ("Hebei",)),
+    ("14", "山西", ("Shanxi",)),
+    ("15", "内蒙古", ("Inner Mongolia", "Nei Mongol", "Neimenggu")),
+    ("21", "辽宁", ("Liaoning",)),
+    ("22", "吉林", ("Jilin",)),
+    ("23", "黑龙江", ("Heilongjiang",)),
+    ("31", "上海", ("Shanghai",)),
+    ("32", "江苏", ("Jiangsu",)),
+    ("33", "浙江", ("Zhejiang",)),
+    ("34", "安徽", ("Anhui",)),
+    ("35", "福建", ("Fujian",)),
+    ("36", "江西", ("Jiangxi",)),
+    ("37", "山东", ("Shandong",)),
+    ("41", "河南", ("Henan",)),
+    ("42", "湖北", ("Hubei",)),
+    ("43", "湖南", ("Hunan",)),
+    ("44", "广东", ("Guangdong",)),
+    ("45", "广西", ("Guangxi",)),
+    ("46", "海南", ("Hainan",)),
+    ("50", "重庆", ("Chongqing",)),
+    ("51", "四川", ("Sichuan",)),
+    ("52", "贵州", ("Guizhou",)),
+    ("53", "云南", ("Yunnan",)),
+    ("54", "西藏", ("Tibet", "Xizang")),
+    ("61", "陕西", ("Shaanxi",)),
+    ("62", "甘肃", ("Gansu",)),
+    ("63", "青海", ("Qinghai",)),
+    ("64", "宁夏", ("Ningxia",)),
+    ("65", "新疆", ("Xinjiang",)),
+    ("71", "台湾", ("Taiwan",)),
+    ("81", "香港", ("Hong Kong",)),
+    ("82", "澳门", ("Macau", "Macao")),
+)
+# --- names ---------------------------------------------------------------------------
+#: A variant-folded name (:func:`mededkg.names.fold`: 医学院 = 医科大学, "Medical
+#: College" = "Medical University") is strong but not certain evidence: it scores this
+#: much, below :data:`MATCH_SCORE`, so it ranks a candidate but never makes a match.
+FOLDED_SCORE = 94.0
+
+
+def generic_stripped(key: str) -> str:
+    """A normalised Latin-script name without :data:`GENERIC_WORDS` (``""`` for
+    Chinese).
+
+    >>> generic_stripped("guilin medical college")
+    'guilin'
+    """
+    if is_chinese(key):
+        return ""
+    return " ".join(w for w in key.split() if w not in GENERIC_WORDS)
+
+
+def split_names(text: str) -> list[str]:
+    """The names in a label that lists several separated by semicolons.
+
+    >>> split_names("中国医学科学院;北京协和医学院")
+    ['中国医学科学院', '北京协和医学院']
+    """
+    return [part.strip() for part in re.split(r"[;；]", text) if part.strip()]
+
+
+def province_code(text: str) -> str | None:
+    """The GB/T 2260 code of a province named in Chinese or English, or ``None``.
+
+    >>> province_code("广东省"), province_code("Inner Mongolia"), province_code("x")
+    ('44', '15', None)
+    >>> province_code("陕西"), province_code("Shanxi Province")
+    ('61', '14')
+    """
+    return _PROVINCE_KEYS.get(place_key(text))
+
+
+_PROVINCE_KEYS = {
+    place_key(name): code for code, zh, english in PROVINCES for name in (zh, *english)
+}
+
+
+# --- the index -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Statement:
+    """One row of the index queries: a subject, a predicate and a value.
+
+    Attributes:
+        subject: IRI of the entity (or type, or referent).
+        predicate: IRI of the predicate.
+        value: the IRI or the literal's lexical form.
+        lang: the literal's language tag (``""`` if none).
+        is_iri: True if *value* is an IRI.
+    """
+
+    subject: str
+    predicate: str
+    value: str
+    lang: str = ""
+    is_iri: bool = False
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    """A class entities can be reconciled against."""
+
+    id: str
+    iri: str
+    names: Mapping[str, str]
+    description: str
+    broader: tuple[str, ...]
+
+    def name(self, lang: str = "en") -> str:
+        """The class label in *lang*, else in the other language, else the id."""
+        return self.names.get(lang) or next(iter(self.names.values()), self.id)
+
+
+@dataclass
+class Entity:
+    """One reconcilable resource with everything the service says about it."""
+
+    id: str
+    iri: str
+    values: dict[str, list[Statement]] = field(default_factory=dict)
+    types: set[str] = field(default_factory=set)
+    kinds: tuple[str, ...] = ()
+    provinces: frozenset[str] = frozenset()
+
+    def literals(self, predicate: str, lang: str | None = None) -> list[str]:
+        """The values of *predicate* (only those in *lang* if given)."""
+        return [
+            s.value
+            for s in self.values.get(predicate, [])
+            if lang is None or s.lang.split("-")[0] == lang
+        ]
+
+    def names(self, lang: str | None = None) -> list[str]:
+        """Every name (labels first), each part of a ``;`` list on its own."""
+        found: list[str] = []
+        for predicate in NAME_PREDICATES:
+            for value in self.literals(predicate, lang):
+                found.extend(n for n in split_names(value) if n not in found)
+        return found
+
+    def name(self, lang: str = "zh") -> str:
+        """The preferred name in *lang*, else in the other language, else the id."""
+        other = "en" if lang == "zh" else "zh"
+        for language in (lang, other, None):
+            for predicate in (RDFS + "label", SKOS + "prefLabel"):
+                values = self.literals(predicate, language)
+                if values:
+                    return split_names(min(values, key=len))[0]
+        return self.id
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A property value a query says the entity has (``{"pid", "v"}``)."""
+
+    pid: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    """One reconciliation query of a batch.
+
+    Attributes:
+        text: the name to match (may be empty if *constraints* are given).
+        types: type ids the candidates must have (any of them, or all of them).
+        limit: most candidates to return.
+        constraints: property values that raise or lower a candidate's score.
+        type_strict: ``any`` (default), ``all``, or ``should`` (a preference only).
+    """
+
+    text: str = ""
+    types: tuple[str, ...] = ()
+    limit: int = DEFAULT_LIMIT
+    constraints: tuple[Constraint, ...] = ()
+    type_strict: str = "any"
+
+
+@dataclass
+class Verdict:
+    """What the property constraints of a query say about one candidate."""
+
+    agree: int = 0
+    disagree: int = 0
+    identifier: bool = False
+    #: Sum of weight × (100 if the value agrees else 0), and the sum of the weights.
+    points: float = 0.0
+    weight: float = 0.0
+
+    def add(self, agrees: bool, weight: float) -> None:
+        """Count one constraint that agrees or disagrees, with its weight."""
+        self.agree += agrees
+        self.disagree += not agrees
+        self.points += 100.0 * weight if agrees else 0.0
+        self.weight += weight
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A reconciliation candidate: one entity, its score and whether it is sure."""
+
+    entity: Entity
+    score: float
+    match: bool = False
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One value in a data extension row: a string or a link to an entity."""
+
+    text: str
+    id: str = ""
+
+
+class Index:
+    """Every reconcilable entity, its names and values, ready to match.
+
+    Build it once per store version with :meth:`build`; it is read-only afterwards
+    and safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        base_iri: str,
+        entities: Mapping[str, Entity],
+        types: Mapping[str, TypeInfo],
+        referents: Mapping[str, tuple[str, str]],
+        notations: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_iri = base_iri
+        self.entities = dict(entities)
+        self.types = dict(types)
+        #: IRI of a linked resource → (its id, its name).
+        self.referents = dict(referents)
+        #: IRI of a linked resource → its notation (catalogue editions: ``2022``).
+        self.notations = dict(notations or {})
+        self._keys: list[str] = []
+        self._owners: list[str] = []
+        self._cores: list[str] = []
+        self._folded: dict[str, list[int]] = {}
+        for entity in self.entities.values():
+            for name in entity.names():
+                key = normalise(name)
+                if key:
+                    self._keys.append(key)
+                    self._cores.append(generic_stripped(key))
+                    self._folded.setdefault(fold(name), []).append(len(self._owners))
+                    self._owners.append(entity.id)
+
+    # -- building ----------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        base_iri: str,
+        entities: Iterable[Statement],
+        types: Iterable[Statement],
+        referents: Iterable[Statement],
+    ) -> Index:
+        """Build the index from the rows of the three index queries.
+
+        Args:
+            base_iri: base of the resource IRIs; ids are IRIs without it.
+            entities: statements about the entities (names, types, values).
+            types: labels, definitions and superclasses of the classes.
+            referents: names and notations of the resources the entities link to.
+        """
+        found: dict[str, Entity] = {}
+        for s in entities:
+            entity = found.get(s.subject)
+            if entity is None:
+                entity = found[s.subject] = Entity(
+                    short_id(base_iri, s.subject), s.subject
+                )
+            if s.predicate == RDF_TYPE:
+                if s.value.startswith(ONTOLOGY):
+                    entity.types.add(s.value[len(ONTOLOGY) :])
+                continue
+            entity.values.setdefault(s.predicate, []).append(s)
+        type_infos = _type_infos(types)
+        for entity in found.values():
+            entity.kinds = _most_specific(entity.types, type_infos)
+            entity.provinces = _provinces(entity)
+        names: dict[str, dict[str, str]] = {}
+        notations: dict[str, str] = {}
+        for s in referents:
+            if s.predicate == SKOS + "notation":
+                notations[s.subject] = s.value
+            else:
+                names.setdefault(s.subject, {}).setdefault(
+                    s.lang.split("-")[0], s.value
+                )
+        labelled = {
+            iri: (
+                short_id(base_iri, iri),
+                labels.get("zh") or labels.get("en") or next(iter(labels.values())),
+            )
+            for iri, labels in names.items()
+        }
+        for iri, notation in notations.items():
+            labelled.setdefault(iri, (short_id(base_iri, iri), notation))
+        by_id = {e.id: e for e in found.values()}
+        return cls(base_iri, by_id, type_infos, labelled, notations)
+
+    # -- lookups -----------------------------------------------------------------------
+    def entity(self, id_or_iri: str) -> Entity | None:
+        """The entity with this id (or full IRI), or ``None``."""
+        return self.entities.get(short_id(self.base_iri, id_or_iri))
+
+    def type_id(self, id_or_iri: str) -> str:
+        """A type id from an id, a ``mededkg:`` name or a full IRI.
+
+        Raises:
+            ReconcileError: the service knows no such type.
+        """
+        local = id_or_iri.removeprefix(ONTOLOGY).removeprefix("mededkg:")
+        if local not in self.types:
+            known = ", ".join(sorted(self.types))
+            raise ReconcileError(f"unknown type {id_or_iri!r}; known types: {known}")
+        return local
+
+    def describe(self, entity: Entity, lang: str = "zh") -> str:
+        """A one-line description that tells namesakes apart: kind, place, codes.
+
+        The kind and the place follow *lang*; codes are the same in both.
+        """
+        parts = [self.types[k].name(lang) for k in entity.kinds if k in self.types]
+        place = [_province_name(code, lang) for code in sorted(entity.provinces)][:1]
+        cities = entity.literals(ONTOLOGY + "city", lang) or entity.literals(
+            ONTOLOGY + "city"
+        )
+        for city in cities[:1]:
+            if not place or place_key(city) != place_key(place[0]):
+                place.append(city)
+        if place:
+            parts.append(" ".join(place))
+        for predicate, label in (
+            (ONTOLOGY + "moeCode", "MOE"),
+            (ONTOLOGY + "rorId", "ROR"),
+            (SKOS + "notation", ""),
+        ):
+            for value in entity.literals(predicate)[:1]:
+                parts.append(f"{label} {value}".strip())
+        for scheme in entity.values.get(SKOS + "inScheme", [])[:1]:
+            parts.append(self.notations.get(scheme.value, ""))
+        affiliated = entity.values.get(ONTOLOGY + "affiliatedWith", [])
+        for link in affiliated[:1]:
+            other = self.entity(link.value)
+            if other is not None:
+                parts.append(("→ " if lang == "en" else "附属于 ") + other.name(lang))
+        return " · ".join(p for p in parts if p)
+
+    # -- reconciliation ----------------------------------------------------------------
+    def reconcile(self, query: Query) -> list[Candidate]:
+        """The best candidates for *query*, best first.
+
+        A candidate's score is the best ``rapidfuzz`` similarity (0–100) of the query
+        to one of its normalised names, averaged with 100 for each property value
+        that agrees and 0 for each that disagrees (weights :data:`NAME_WEIGHT`,
+        :data:`PROPERTY_WEIGHT`, :data:`IDENTIFIER_WEIGHT`; a property the candidate
+        has no value for does not count; a query by properties alone is scored by
+        them alone). ``match`` is true only
+        for a top candidate that scores at least :data:`MATCH_SCORE`, leads the next
+        by :data:`MATCH_MARGIN`, has no disagreeing property, and owes its score to
+        its name (or to an agreeing identifier), not to places alone.
+
+        Raises:
+            ReconcileError: an unknown type or property id.
+        """
+        types = tuple(self.type_id(t) for t in query.types)
+        for constraint in query.constraints:
+            self.property(constraint.pid)
+        by_name = bool(query.text.strip())
+        if by_name:
+            scores = self._name_scores(query.text)
+        else:
+            scores = dict.fromkeys(self.entities, 0.0)
+        ranked: list[tuple[float, str, bool]] = []
+        for entity_id, name_score in scores.items():
+            entity = self.entities[entity_id]
+            if types and not self._has_types(entity, types, query.type_strict):
+                continue
+            verdict = self._verdict(entity, query.constraints)
+            if types and query.type_strict == "should":
+                verdict.add(bool(entity.types.intersection(types)), PROPERTY_WEIGHT)
+            if not by_name and not verdict.agree:
+                continue
+            weight = NAME_WEIGHT if by_name else 0.0
+            score = (name_score * weight + verdict.points) / (weight + verdict.weight)
+            if score < MIN_SCORE and by_name:
+                continue
+            sure = not verdict.disagree and (
+                name_score >= MATCH_SCORE or verdict.identifier
+            )
+            ranked.append((score, entity_id, sure))
+        ranked.sort(key=lambda r: (-r[0], r[1]))
+        candidates: list[Candidate] = []
+        for position, (score, entity_id, sure) in enumerate(ranked[: query.limit]):
+            unique = len(ranked) == 1 or score - ranked[1][0] >= MATCH_MARGIN
+            match = position == 0 and sure and unique and score >= MATCH_SCORE
+            candidates.append(
+                Candidate(self.entities[entity_id], round(score, 2), match)
+            )
+        return candidates
+
+    def _name_scores(self, text: str) -> dict[str, float]:
+        """The best name similarity (0–100) of each entity that has one above the
+        cut-off. Chinese: ``fuzz.ratio``. Latin script: the better of ``ratio`` and
+        ``token_sort_ratio``, averaged with the same without :data:`GENERIC_WORDS`.
+        A name equal to the query once variants are folded scores at least
+        :data:`FOLDED_SCORE`."""
+        key = normalise(text)
+        if not key:
+            return {}
+        if is_chinese(key):
+            scores = self._scores(key, self._keys, (fuzz.ratio,))
+        else:
+            both = (fuzz.ratio, fuzz.token_sort_ratio)
+            scores = self._scores(key, self._keys, both)
+            core = generic_stripped(key)
+            if core:
+                cores = self._scores(core, self._cores, (fuzz.token_sort_ratio,))
+                for position, score in scores.items():
+                    if self._cores[position]:
+                        scores[position] = (score + cores.get(position, 0.0)) / 2
+        for position in self._folded.get(fold(text), []) if fold(text) else []:
+            scores[position] = max(scores.get(position, 0.0), FOLDED_SCORE)
+        best: dict[str, float] = {}
+        for position, score in scores.items():
+            owner = self._owners[position]
+            if score >= MIN_SCORE / 2 and score > best.get(owner, -1.0):
+                best[owner] = score
+        return best
+
+    @staticmethod
+    def _scores(
+        key: str, keys: list[str], scorers: Sequence[Callable[..., float]]
+    ) -> dict[int, float]:
+        found: dict[int, float] = {}
+        for scorer in scorers:
+            for _, score, position in process.extract(
+                key, keys, scorer=scorer, limit=None, score_cutoff=1
+            ):
+                found[position] = max(found.get(position, 0.0), float(score))
+        return found
+
+    @staticmethod
+    def _has_types(entity: Entity, types: Sequence[str], strict: str) -> bool:
+        if strict == "all":
+            return all(t in entity.types for t in types)
+        if strict == "should":
+            return True
+        return any(t in entity.types for t in types)
+
+    def _verdict(self, entity: Entity, constraints: Sequence[Constraint]) -> Verdict:
+        """How the property constraints of a query judge *entity*."""
+        verdict = Verdict()
+        for constraint in constraints:
+            prop = self.property(constraint.pid)
+            agrees = self._agrees(entity, prop, constraint.values)
+            if agrees is None:
+                continue
+            heavy = prop.kind == "id"
+            verdict.add(agrees, IDENTIFIER_WEIGHT if heavy else PROPERTY_WEIGHT)
+            verdict.identifier = verdict.identifier or (heavy and agrees)
+        return verdict
+
+    def _agrees(
+        self, entity: Entity, prop: Property, wanted: Sequence[str]
+    ) -> bool | None:
+        """True if the entity has one of the *wanted* values, False if it has other
+        values, None if it has none (nothing to compare)."""
+        if prop.id == "province":
+            codes = {province_code(w) for w in wanted} - {None}
+            if codes and entity.provinces:
+                return bool(codes & entity.provinces)
+        if prop.kind == "type":
+            have_types = entity.types
+            if not have_types:
+                return None
+            return any(
+                w.removeprefix(ONTOLOGY).removeprefix("mededkg:") in have_types
+                for w in wanted
+            )
+        have = [
+            s.value
+            for s in entity.values.get(prop.predicate, [])
+            if not prop.lang or s.lang.split("-")[0] == prop.lang
+        ]
+        if not have:
+            return None
+        if prop.kind == "entity":
+            wanted_ids = {short_id(self.base_iri, w) for w in wanted}
+            if wanted_ids & {short_id(self.base_iri, h) for h in have}:
+                return True
+            names = [self.referents.get(h, ("", ""))[1] for h in have]
+            names += [self.notations[h] for h in have if h in self.notations]
+            return _any_similar(wanted, names)
+        if prop.kind == "id":
+            return bool(
+                {w.strip().casefold() for w in wanted} & {h.casefold() for h in have}
+            )
+        if prop.id in ("province", "city"):
+            places = {place_key(h) for h in have}
+            return any(place_key(w) in places for w in wanted)
+        names = [n for h in have for n in split_names(h)]
+        return _any_similar(wanted, names)
+
+    # -- suggest and extension ---------------------------------------------------------
+    def property(self, pid: str) -> Property:
+        """The property with this id (or ``mededkg:`` name, or predicate IRI).
+
+        Raises:
+            ReconcileError: no such property.
+        """
+        found = PROPERTY_BY_ID.get(pid.removeprefix("mededkg:"))
+        if found is None:
+            found = next((p for p in PROPERTIES if p.predicate == pid), None)
+        if found is None:
+            known = ", ".join(PROPERTY_BY_ID)
+            raise ReconcileError(f"unknown property {pid!r}; known properties: {known}")
+        return found
+
+    def suggest_entities(
+        self,
+        prefix: str,
+        *,
+        types: Sequence[str] = (),
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Entity]:
+        """Entities with a name that starts with (then contains) *prefix*.
+
+        Raises:
+            ReconcileError: an unknown type id.
+        """
+        wanted = tuple(self.type_id(t) for t in types)
+        key = normalise(prefix)
+        if not key:
+            return []
+        ranked: dict[str, tuple[int, int]] = {}
+        for name_key, owner in zip(self._keys, self._owners, strict=True):
+            if name_key.startswith(key) or name_key.replace(" ", "").startswith(key):
+                rank = (0, len(name_key))
+            elif key in name_key:
+                rank = (1, len(name_key))
+            else:
+                continue
+            if owner not in ranked or rank < ranked[owner]:
+                ranked[owner] = rank
+        ids = sorted(ranked, key=lambda e: (ranked[e], e))
+        if wanted:
+            ids = [e for e in ids if self.entities[e].types.intersection(wanted)]
+        return [self.entities[e] for e in ids[offset : offset + limit]]
+
+    def suggest_types(self, prefix: str, *, limit: int = 10) -> list[TypeInfo]:
+        """Types whose id or name (in either language) contains *prefix*."""
+        key = normalise(prefix)
+        found = [
+            t
+            for t in self.types.values()
+            if any(key in normalise(n) for n in (t.id, *t.names.values()))
+        ]
+        found.sort(key=lambda t: (not normalise(t.name()).startswith(key), t.id))
+        return found[:limit]
+
+    def suggest_properties(self, prefix: str, *, limit: int = 10) -> list[Property]:
+        """Properties whose id or name contains *prefix*."""
+        key = normalise(prefix)
+        return [
+            p
+            for p in PROPERTIES
+            if key in normalise(p.id)
+            or key in normalise(p.name)
+            or key in normalise(p.description)
+        ][:limit]
+
+    def propose_properties(
+        self, type_id: str = "", *, limit: int = 20
+    ) -> list[Property]:
+        """The properties at least one entity of the type has, in table order.
+
+        Raises:
+            ReconcileError: an unknown type id.
+        """
+        wanted = self.type_id(type_id) if type_id else ""
+        entities = [
+            e for e in self.entities.values() if not wanted or wanted in e.types
+        ]
+        return [p for p in PROPERTIES if any(self.cells(e, p) for e in entities)][
+            :limit
+        ]
+
+    def cells(self, entity: Entity, prop: Property) -> list[Cell]:
+        """The values of *prop* for *entity*, as data extension returns them.
+
+        A province the graph does not state is read from the MOE code.
+        """
+        if prop.kind == "type":
+            return [Cell(self.types[k].name("en"), k) for k in entity.kinds]
+        values = [
+            s
+            for s in entity.values.get(prop.predicate, [])
+            if not prop.lang or s.lang.split("-")[0] == prop.lang
+        ]
+        if prop.kind == "entity":
+            return [
+                Cell(
+                    self.referents.get(s.value, ("", s.value))[1],
+                    short_id(self.base_iri, s.value),
+                )
+                for s in values
+            ]
+        if prop.id == "province" and not values:
+            return [Cell(_province_name(c, "zh")) for c in sorted(entity.provinces)]
+        if prop.id in ("nameZh", "nameEn"):
+            return [Cell(n) for s in values for n in split_names(s.value)]
+        return [Cell(s.value) for s in values]
+
+
+# --- helpers -------------------------------------------------------------------------
+def short_id(base_iri: str, iri: str) -> str:
+    """The id of *iri*: the IRI without the base (the IRI itself outside the base).
+
+    >>> short_id("https://w3id.org/mededkg/", "https://w3id.org/mededkg/id/x")
+    'id/x'
+    """
+    return iri[len(base_iri) :] if iri.startswith(base_iri) else iri
+
+
+def _any_similar(wanted: Iterable[str], have: Iterable[str]) -> bool:
+    keys = [normalise(h) for h in have]
+    return any(fuzz.ratio(normalise(w), k) >= MATCH_SCORE for w in wanted for k in keys)
+
+
+def _province_name(code: str, lang: str) -> str:
+    for number, zh, english in PROVINCES:
+        if number == code:
+            return english[0] if lang == "en" else zh
+    return code
+
+
+def _provinces(entity: Entity) -> frozenset[str]:
+    """Province codes of an entity: stated, or read from its MOE code (GB/T 2260
+    digits 2–3), or from a city that is itself a province-level municipality."""
+    codes = {province_code(p) for p in entity.literals(ONTOLOGY + "province")}
+    for code in entity.literals(ONTOLOGY + "moeCode"):
+        if len(code) == 10 and code.isdigit():
+            codes.add(code[2:4])
+    for city in entity.literals(ONTOLOGY + "city"):
+        codes.add(province_code(city))
+    return frozenset(c for c in codes if c and any(c == p[0] for p in PROVINCES))
+
+
+def _type_infos(rows: Iterable[Statement]) -> dict[str, TypeInfo]:
+    names: dict[str, dict[str, str]] = {}
+    comments: dict[str, dict[str, str]] = {}
+    broader: dict[str, list[str]] = {}
+    for s in rows:
+        if not s.subject.startswith(ONTOLOGY):
+            continue
+        local = s.subject[len(ONTOLOGY) :]
+        names.setdefault(local, {})
+        lang = s.lang.split("-")[0] or "en"
+        if s.predicate in (RDFS + "label", SKOS + "prefLabel"):
+            names[local].setdefault(lang, s.value)
+        elif s.predicate in (RDFS + "comment", SKOS + "definition"):
+            comments.setdefault(local, {}).setdefault(lang, s.value)
+        elif s.predicate == RDFS + "subClassOf" and s.value.startswith(ONTOLOGY):
+            broader.setdefault(local, []).append(s.value[len(ONTOLOGY) :])
+    return {
+        local: TypeInfo(
+            local,
+            ONTOLOGY + local,
+            labels,
+            comments.get(local, {}).get("en", ""),
+            tuple(sorted(b for b in broader.get(local, []) if b != local)),
+        )
+        for local, labels in names.items()
+    }
+
+
+def _most_specific(types: set[str], infos: Mapping[str, TypeInfo]) -> tuple[str, ...]:
+    """The types of *types* that are no other's (transitive) superclass."""
+
+    def ancestors(name: str, seen: set[str]) -> set[str]:
+        for parent in infos[name].broader if name in infos else ():
+            if parent not in seen:
+                seen.add(parent)
+                ancestors(parent, seen)
+        return seen
+
+    above: set[str] = set()
+    for name in types:
+        above |= ancestors(name, set())
+    return tuple(sorted(t for t in types if t not in above and t in infos))

@@ -1,0 +1,172 @@
+"""Test plugin: the three store back-ends, with a real Oxigraph server for ``remote``.
+
+Load it with ``pytest_plugins = ["tests.backends"]``. The ``oxigraph`` package (test
+extra) ships the server binary; one server runs for the session on a free loopback
+port, in a temporary folder, and is stopped afterwards; it is emptied before each test
+that uses it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mededkg.backends import BACKENDS, Backend, MemoryBackend, backend_for
+from mededkg.remote import Http, RemoteBackend
+from mededkg.settings import Config
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def oxigraph_binary() -> str | None:
+    """The ``oxigraph`` server executable installed beside this Python, or on PATH."""
+    beside = Path(sys.executable).parent / "oxigraph"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("oxigraph")
+
+
+def wait_for(url: str, *, seconds: float = 30.0) -> None:
+    """Wait until *url* answers HTTP at all (any status)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class OxigraphServer:
+    """A running ``oxigraph serve``: its base URL and process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def query(self) -> str:
+        """The SPARQL query endpoint."""
+        return self.url + "/query"
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OxigraphServer]:
+    """A real Oxigraph server (the PyPI ``oxigraph`` package) for the session."""
+    binary = oxigraph_binary()
+    if binary is None:
+        pytest.fail("the oxigraph server is missing: pip install -e '.[test]'")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("oxigraph-server")
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            binary,
+            "serve",
+            "--location",
+            str(folder / "data"),
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "RUST_LOG": "warn"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/query?query=ASK%7B%7D")
+        yield OxigraphServer(url, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def backend_config(
+    name: str, config: Config, server: OxigraphServer | None = None
+) -> Config:
+    """*config* switched to the back-end *name* (remote: on *server*)."""
+    if name == "remote":
+        assert server is not None
+        return config.replace(store_backend="remote", remote_endpoint=server.query)
+    return config.replace(store_backend=name)
+
+
+def clear_server(server: OxigraphServer) -> None:
+    """Drop every graph on *server*."""
+    request = urllib.request.Request(
+        server.url + "/update",
+        data=b"DROP ALL",
+        headers={"Content-Type": "application/sparql-update"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+
+
+def fast_backend(config: Config) -> Backend:
+    """The back-end of *config*, with quick retries for remote (tests)."""
+    backend = backend_for(config)
+    if isinstance(backend, RemoteBackend):
+        backend.http = Http(backoff=0.01)
+    return backend
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Each back-end in turn: embedded, memory, remote."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def backend_config_for(
+    backend_name: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Config]:
+    """Settings for a fresh, empty dataset on the current back-end.
+
+    The remote back-end gets the session's Oxigraph server (started on first use,
+    emptied for each test); the memory back-end's dataset is dropped afterwards.
+    """
+    from tests.conftest import FIXTURE_ROOT, make_config
+
+    store_path = tmp_path / "store"
+    config = make_config(FIXTURE_ROOT, store_path, query_workers="0")
+    server = None
+    if backend_name == "remote":
+        server = request.getfixturevalue("oxigraph_server")
+        clear_server(server)
+    config = backend_config(backend_name, config, server)
+    yield config
+    backend = backend_for(config)
+    if isinstance(backend, MemoryBackend):
+        backend.discard()

@@ -1,0 +1,516 @@
+"""The W3C Entity Reconciliation API 0.2 at ``/reconcile``, over the real graph.
+
+Protocol tests talk HTTP to a real waitress server (and Flask's test client for the
+error cases) and validate every response against the specification's JSON schemas
+(``tests/data/reconciliation-api-0.2``); the realistic batch measures top-1 accuracy
+with ``bench/reconcile_accuracy.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import requests
+from flask.testing import FlaskClient
+from jsonschema import Draft7Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT7
+
+from mededkg.names import normalise
+from mededkg.reconcile import PROPERTIES, Constraint, Index, Query, province_code
+
+pytestmark = pytest.mark.server
+
+TESTS = Path(__file__).parent
+SCHEMAS = TESTS / "data" / "reconciliation-api-0.2"
+ROOT = TESTS.parent
+QUERIES = ROOT / "webapp" / "queries"
+
+PUMC = "id/institution/4111010023"  # 北京协和医学院 / Peking Union Medical College
+CCMU = "id/institution/4111010025"  # 首都医科大学 / Capital Medical University
+GZUCM = "id/institution/4144010572"  # 广州中医药大学
+
+
+# --- schemas -------------------------------------------------------------------------
+@cache
+def _registry() -> Registry:
+    resources = []
+    for path in SCHEMAS.glob("*.json"):
+        contents = json.loads(path.read_text("utf-8"))
+        if "$id" in contents:
+            # "$schema": "http://json-schema.org/schema#" names no draft: read as 7.
+            resources.append((contents["$id"], DRAFT7.create_resource(contents)))
+    return Registry().with_resources(resources)  # type: ignore[no-any-return]
+
+
+def validate(schema: str, instance: object) -> None:
+    """Fail with every error if *instance* does not follow the spec's *schema*."""
+    contents = json.loads((SCHEMAS / f"{schema}.json").read_text("utf-8"))
+    validator = Draft7Validator(contents, registry=_registry())
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(instance)
+    ]
+    assert not errors, "\n".join(errors[:10])
+
+
+def assert_error_shape(response: Any, status: int) -> None:
+    """The project's one error shape."""
+    assert response.status_code == status
+    assert set(response.json()["error"]) == {"status", "title", "message"}
+
+
+# --- helpers -------------------------------------------------------------------------
+def post_queries(url: str, batch: dict[str, Any]) -> dict[str, Any]:
+    validate("reconciliation-query-batch", batch)
+    response = requests.post(
+        f"{url}/reconcile", data={"queries": json.dumps(batch)}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    answer: dict[str, Any] = response.json()
+    validate("reconciliation-result-batch", answer)
+    assert set(answer) == set(batch)
+    return answer
+
+
+def top(answer: dict[str, Any], key: str) -> dict[str, Any]:
+    result: list[dict[str, Any]] = answer[key]["result"]
+    assert result, f"no candidate for {key}"
+    return result[0]
+
+
+# --- manifest, JSONP, CORS -----------------------------------------------------------
+def test_manifest_follows_the_schema_and_its_templates_work(repo_live_url: str) -> None:
+    response = requests.get(f"{repo_live_url}/reconcile", timeout=30)
+    assert response.status_code == 200
+    manifest = response.json()
+    validate("manifest", manifest)
+    assert manifest["versions"] == ["0.2"]
+    assert manifest["identifierSpace"] == "https://w3id.org/mededkg/"
+    assert {t["id"] for t in manifest["defaultTypes"]} >= {
+        "MedicalEducationInstitution",
+        "Hospital",
+        "Discipline",
+        "DegreeType",
+    }
+    view = requests.get(manifest["view"]["url"].replace("{{id}}", PUMC), timeout=30)
+    assert view.status_code == 200 and "北京协和医学院" in view.text
+    preview = requests.get(
+        manifest["preview"]["url"].replace("{{id}}", PUMC), timeout=30
+    )
+    assert preview.status_code == 200 and "北京协和医学院" in preview.text
+    for kind in ("entity", "type", "property"):
+        service = manifest["suggest"][kind]
+        url = service["service_url"] + service["service_path"]
+        assert requests.get(url, params={"prefix": "医"}, timeout=30).ok
+    proposal = manifest["extend"]["propose_properties"]
+    url = proposal["service_url"] + proposal["service_path"]
+    assert requests.get(url, params={"type": "Hospital"}, timeout=30).ok
+
+
+def test_jsonp_wraps_the_manifest(repo_live_url: str) -> None:
+    response = requests.get(
+        f"{repo_live_url}/reconcile",
+        params={"callback": "jQuery123_456.cb"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/javascript")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    prefix, suffix = "/**/jQuery123_456.cb(", ");"
+    assert response.text.startswith(prefix) and response.text.endswith(suffix)
+    validate("manifest", json.loads(response.text[len(prefix) : -len(suffix)]))
+
+
+@pytest.mark.parametrize(
+    "callback",
+    ["alert(1)", "a;b", "<script>", "cb//", "1abc", "a" * 80, "a..b", "x\u2028"],
+    ids=["call", "semicolon", "tag", "comment", "digit-first", "too-long", "empty-part",
+         "line-separator"],
+)  # fmt: skip
+def test_jsonp_refuses_callbacks_that_are_not_plain_names(
+    repo_live_url: str, callback: str
+) -> None:
+    response = requests.get(
+        f"{repo_live_url}/reconcile/suggest/entity",
+        params={"prefix": "首都", "callback": callback},
+        timeout=30,
+    )
+    assert_error_shape(response, 400)
+    assert callback not in response.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/reconcile", "/reconcile/suggest/entity", "/reconcile/preview"]
+)
+def test_cors_preflight(repo_live_url: str, path: str) -> None:
+    response = requests.options(
+        repo_live_url + path,
+        headers={
+            "Origin": "http://127.0.0.1:3333",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert "Content-Type" in response.headers["Access-Control-Allow-Headers"]
+
+
+# --- reconciliation ------------------------------------------------------------------
+def test_batch_in_chinese_and_english(repo_live_url: str) -> None:
+    answer = post_queries(
+        repo_live_url,
+        {
+            "zh": {"query": "首都医科大学", "type": "MedicalEducationInstitution"},
+            "traditional": {"query": "北京協和醫學院"},
+            "en": {"query": "Capital Medical University", "limit": 3},
+            "alias": {"query": "peking union medical college"},
+            "fullwidth": {
+                "query": "Ｃａｐｉｔａｌ　Ｍｅｄｉｃａｌ　Ｕｎｉｖｅｒｓｉｔｙ"
+            },
+            "hospital": {"query": "中国医科大学附属第一医院", "type": ["Hospital"]},
+            "discipline": {"query": "临床医学", "type": "Discipline"},
+            "degree": {"query": "医学专业学位硕士", "type": "DegreeType"},
+        },
+    )
+    for key in ("zh", "traditional", "en", "alias", "fullwidth"):
+        best = top(answer, key)
+        assert best["match"] is True, key
+        assert best["score"] == 100
+    assert (
+        top(answer, "zh")["id"] == CCMU and top(answer, "zh")["name"] == "首都医科大学"
+    )
+    assert top(answer, "en")["name"] == "Capital Medical University"
+    assert len(answer["en"]["result"]) <= 3
+    assert all(not c["match"] for c in answer["en"]["result"][1:])
+    assert top(answer, "traditional")["id"] == PUMC
+    assert top(answer, "alias")["id"] == PUMC
+    assert top(answer, "hospital")["id"].startswith("id/organization/")
+    assert top(answer, "hospital")["type"][0]["id"] in {
+        "Hospital",
+        "AffiliatedHospital",
+    }
+    # The same discipline in three catalogue editions: found, never a sure match.
+    disciplines = answer["discipline"]["result"]
+    assert {c["name"] for c in disciplines[:3]} == {"临床医学"}
+    assert not any(c["match"] for c in disciplines)
+    assert top(answer, "degree")["id"].startswith("id/degree-type/")
+
+
+def test_get_with_queries(repo_live_url: str) -> None:
+    batch = {"q0": {"query": "Capital Medical University"}}
+    response = requests.get(
+        f"{repo_live_url}/reconcile", params={"queries": json.dumps(batch)}, timeout=30
+    )
+    assert response.status_code == 200
+    validate("reconciliation-result-batch", response.json())
+    assert response.json()["q0"]["result"][0]["id"] == CCMU
+
+
+def test_province_changes_the_ranking(repo_live_url: str) -> None:
+    def batch(province: object | None) -> dict[str, Any]:
+        query: dict[str, Any] = {
+            "query": "中医药大学",
+            "type": "MedicalEducationInstitution",
+        }
+        if province is not None:
+            query["properties"] = [{"pid": "province", "v": province}]
+        return query
+
+    answer = post_queries(
+        repo_live_url,
+        {
+            "none": batch(None),
+            "en": batch("Guangdong"),
+            "zh": batch("广东省"),
+            "list": batch(["广东", "Hainan"]),
+        },
+    )
+    assert top(answer, "none")["id"] != GZUCM
+    for key in ("en", "zh", "list"):
+        assert top(answer, key)["id"] == GZUCM, key
+        # A place alone never makes a sure match of a partial name.
+        assert top(answer, key)["match"] is False
+    scores = {c["id"]: c["score"] for c in answer["none"]["result"]}
+    if GZUCM in scores:
+        assert top(answer, "en")["score"] > scores[GZUCM]
+
+
+def test_identifier_and_disagreeing_properties(repo_live_url: str) -> None:
+    answer = post_queries(
+        repo_live_url,
+        {
+            "moe": {"properties": [{"pid": "moeCode", "v": "4111010023"}]},
+            "ror": {"properties": [{"pid": "rorId", "v": "013xs5b60"}]},
+            "wrong-place": {
+                "query": "首都医科大学",
+                "properties": [{"pid": "province", "v": "Yunnan"}],
+            },
+            "city": {
+                "query": "河北医科大学",
+                "properties": [{"pid": "city", "v": "Shijiazhuang"}],
+            },
+        },
+    )
+    assert top(answer, "moe")["id"] == PUMC and top(answer, "moe")["match"] is True
+    assert top(answer, "ror")["id"] == CCMU and top(answer, "ror")["match"] is True
+    assert top(answer, "wrong-place")["match"] is False
+    assert top(answer, "wrong-place")["score"] < 100
+    assert top(answer, "city")["score"] == 100 and top(answer, "city")["match"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"queries": "{not json"}, "not valid JSON"),
+        ({"queries": "[]"}, "JSON object"),
+        ({"queries": '{"q0": {"query": "x", "type": "Planet"}}'}, "unknown type"),
+        ({"queries": '{"q0": {"query": "x", "bogus": 1}}'}, "unknown members"),
+        ({"queries": '{"q0": {"properties": [{"pid": "colour", "v": "red"}]}}'},
+         "unknown property"),
+        ({"queries": '{"q0": {"limit": 3}}'}, "needs a 'query'"),
+        ({"extend": '{"ids": "x", "properties": []}'}, "'ids'"),
+        ({}, "'queries'"),
+    ],
+    ids=["bad-json", "not-object", "unknown-type", "unknown-member", "unknown-property",
+         "no-query", "extend-ids", "empty-post"],
+)  # fmt: skip
+def test_malformed_requests_get_the_error_shape(
+    repo_client: FlaskClient, data: dict[str, str], message: str
+) -> None:
+    response = repo_client.post("/reconcile", data=data)
+    assert response.status_code == 400
+    payload = response.get_json()
+    assert set(payload["error"]) == {"status", "title", "message"}
+    assert message in payload["error"]["message"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+# --- suggest, preview ----------------------------------------------------------------
+def test_suggest_entity_type_property(repo_live_url: str) -> None:
+    def get(kind: str, **params: str) -> list[dict[str, Any]]:
+        response = requests.get(
+            f"{repo_live_url}/reconcile/suggest/{kind}", params=params, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        payload = response.json()
+        schema = {"entity": "entities", "type": "types", "property": "properties"}
+        validate(f"suggest-{schema[kind]}-response", payload)
+        result: list[dict[str, Any]] = payload["result"]
+        return result
+
+    zh = get("entity", prefix="首都医")
+    assert zh[0]["id"] == CCMU and zh[0]["name"] == "首都医科大学"
+    assert zh[0]["notable"][0]["id"] == "MedicalUniversity"
+    en = get("entity", prefix="capital med")
+    assert en[0]["id"] == CCMU and en[0]["name"] == "Capital Medical University"
+    hospitals = get("entity", prefix="首都医科大学", type="Hospital")
+    assert hospitals and all(h["id"].startswith("id/organization/") for h in hospitals)
+    page = get("entity", prefix="医", limit="3", cursor="3")
+    assert len(page) == 3
+    assert {t["id"] for t in get("type", prefix="hosp")} >= {"Hospital"}
+    assert "Hospital" in {t["id"] for t in get("type", prefix="医院")}
+    assert {p["id"] for p in get("property", prefix="ror")} == {"rorId"}
+    assert "province" in {p["id"] for p in get("property", prefix="prov")}
+
+
+def test_suggest_needs_a_prefix(repo_client: FlaskClient) -> None:
+    response = repo_client.get("/reconcile/suggest/entity")
+    assert response.status_code == 400
+    assert set(response.get_json()["error"]) == {"status", "title", "message"}
+
+
+def test_preview_is_small_html_without_script(repo_live_url: str) -> None:
+    response = requests.get(
+        f"{repo_live_url}/reconcile/preview", params={"id": PUMC}, timeout=30
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    html = response.text
+    assert "北京协和医学院" in html and "Peking Union Medical College" in html
+    assert "4111010023" in html and "02drdmm93" in html
+    assert "<script" not in html.lower() and len(html) < 6000
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors *" in policy and "script-src" not in policy
+    full_iri = requests.get(
+        f"{repo_live_url}/reconcile/preview",
+        params={"id": "https://w3id.org/mededkg/" + PUMC},
+        timeout=30,
+    )
+    assert full_iri.status_code == 200
+    missing = requests.get(
+        f"{repo_live_url}/reconcile/preview", params={"id": "id/nothing"}, timeout=30
+    )
+    assert_error_shape(missing, 404)
+
+
+# --- data extension ------------------------------------------------------------------
+def test_extend_fetches_ids_and_names(repo_live_url: str) -> None:
+    request = {
+        "ids": [PUMC, CCMU, "id/institution/0000000000"],
+        "properties": [
+            {"id": "rorId"},
+            {"id": "moeCode"},
+            {"id": "nameEn"},
+            {"id": "province"},
+            {"id": "supervisingAuthority"},
+            {"id": "foundingYear"},
+            {"id": "altLabel", "settings": {"limit": 2}},
+        ],
+    }
+    validate("data-extension-query", request)
+    response = requests.post(
+        f"{repo_live_url}/reconcile", data={"extend": json.dumps(request)}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    payload = response.json()
+    validate("data-extension-response", payload)
+    assert [m["id"] for m in payload["meta"]] == [
+        p["id"] for p in request["properties"]
+    ]
+    pumc, ccmu = payload["rows"][PUMC], payload["rows"][CCMU]
+    assert pumc["rorId"] == [{"str": "02drdmm93"}]
+    assert pumc["moeCode"] == [{"str": "4111010023"}]
+    assert ccmu["nameEn"] == [{"str": "Capital Medical University"}]
+    assert pumc["supervisingAuthority"][0]["name"] == "国家卫生健康委员会"
+    assert pumc["foundingYear"] == [{"int": 1956}]
+    assert len(pumc["altLabel"]) == 2
+    assert ccmu["province"]
+    assert all(v == [] for v in payload["rows"]["id/institution/0000000000"].values())
+
+
+def test_propose_properties(repo_live_url: str) -> None:
+    for type_id, expected in (
+        ("MedicalEducationInstitution", {"moeCode", "rorId", "nameEn", "province"}),
+        ("Hospital", {"rorId", "affiliatedWith"}),
+        ("Discipline", {"notation", "inScheme"}),
+    ):
+        response = requests.get(
+            f"{repo_live_url}/reconcile/propose_properties",
+            params={"type": type_id},
+            timeout=30,
+        )
+        assert response.status_code == 200
+        payload = response.json()
+        validate("data-extension-property-proposal", payload)
+        assert payload["type"] == type_id
+        assert expected <= {p["id"] for p in payload["properties"]}
+    limited = requests.get(
+        f"{repo_live_url}/reconcile/propose_properties", params={"limit": 2}, timeout=30
+    )
+    assert len(limited.json()["properties"]) == 2
+
+
+# --- the core ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("北京協和醫學院", "北京协和医学院"),
+        ("首都 医科大学", "首都医科大学"),
+        ("Ｃａｐｉｔａｌ　Ｍｅｄｉｃａｌ", "capital medical"),
+        ("CAMS&PUMC", "cams and pumc"),
+        ("Xi'an Medical College, Shaanxi", "xi an medical college shaanxi"),
+    ],
+    ids=["traditional", "cjk-space", "fullwidth", "ampersand", "punctuation"],
+)  # fmt: skip
+def test_normalise(text: str, expected: str) -> None:
+    assert normalise(text) == expected
+
+
+def test_province_codes() -> None:
+    assert province_code("新疆维吾尔自治区") == province_code("Xinjiang") == "65"
+    assert province_code("陕西省") == province_code("Shaanxi") == "61"
+    assert province_code("山西") == province_code("Shanxi") == "14"
+
+
+def test_an_empty_index_finds_nothing() -> None:
+    index = Index.build("https://example.org/", [], [], [])
+    assert index.reconcile(Query("x")) == []
+    assert (
+        index.reconcile(Query("", constraints=(Constraint("moeCode", ("1",)),))) == []
+    )
+
+
+def test_index_queries_list_every_property() -> None:
+    """The entities query reads every predicate the property table names."""
+    text = (QUERIES / "reconcile-entities.rq").read_text("utf-8")
+    prefixes = {
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf:",
+        "http://www.w3.org/2000/01/rdf-schema#": "rdfs:",
+        "http://www.w3.org/2004/02/skos/core#": "skos:",
+        "https://schema.org/": "schema:",
+        "https://w3id.org/mededkg/ontology#": "mededkg:",
+    }
+    for prop in PROPERTIES:
+        namespace = next(ns for ns in prefixes if prop.predicate.startswith(ns))
+        assert prefixes[namespace] + prop.predicate[len(namespace) :] in text, prop.id
+
+
+def test_index_is_built_once_per_store_version(repo_app: Any) -> None:
+    from webapp.reconcile import EXTENSION, current_index
+
+    with repo_app.test_request_context("/reconcile"):
+        first = current_index()
+        assert current_index() is first
+        # After a write the store link points at another build: a new index.
+        repo_app.extensions[EXTENSION].key = "an older build"
+        assert current_index() is not first
+
+
+# --- the realistic batch -------------------------------------------------------------
+def _bench() -> ModuleType:
+    path = ROOT / "bench" / "reconcile_accuracy.py"
+    spec = importlib.util.spec_from_file_location("reconcile_accuracy", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("reconcile_accuracy", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_realistic_batch_top1_accuracy(repo_live_url: str) -> None:
+    """A few hundred names built from the sources (MOE list, ROR), in mixed forms.
+
+    Thresholds: the service measured 0.998 top-1 by name (413/414; the miss is a
+    paragraph ROR lists as an alias) and 1.0 with the province; 0.95 keeps a margin
+    for data changes but fails if one form stops working (losing the
+    traditional-character conversion alone costs 0.14, full-width 0.05).
+    ``match: true`` must be right (precision ≥ 0.99) and never fire on the
+    non-medical negatives.
+    """
+    bench = _bench()
+    cases = bench.build_cases(ROOT)
+    assert bench.batch_csv(cases) == bench.BATCH.read_text("utf-8"), (
+        "tests/data/reconcile/batch.csv is stale: "
+        "run python bench/reconcile_accuracy.py --write-batch"
+    )
+    assert len(cases) >= 300
+    assert len({c.form for c in cases}) >= 10
+    report = bench.measure(cases, bench.http_sender(repo_live_url))
+    bench.write_results(report)
+    by_name, with_province = report["by_name"], report["with_province"]
+    print(
+        f"\nreconcile top-1 accuracy: {by_name['top1_accuracy']:.4f} by name "
+        f"({by_name['top1_correct']}/{by_name['positives']}), "
+        f"{with_province['top1_accuracy']:.4f} with province; match precision "
+        f"{by_name['match_precision']}, recall {by_name['match_recall']}; "
+        f"{report['seconds']} s"
+    )
+    assert by_name["top1_accuracy"] >= 0.95, by_name["misses"]
+    assert with_province["top1_accuracy"] >= 0.95, with_province["misses"]
+    for form, accuracy in by_name["by_form"].items():
+        if form != "moe-en-machine":  # machine translations: best effort
+            assert accuracy >= 0.9, form
+    assert by_name["match_precision"] >= 0.99, by_name["wrong_matches"]
+    assert by_name["false_matches_on_negatives"] == 0
