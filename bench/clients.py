@@ -96,7 +96,9 @@ def request(
 ) -> tuple[int, bytes]:
     """POST *query* (``application/sparql-query``), read the whole JSON answer."""
     own = connection is None
-    conn = connection or http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
+    conn = connection or http.client.HTTPConnection(
+        "127.0.0.1", server.port, timeout=300
+    )
     try:
         conn.request(
             "POST",
@@ -186,7 +188,9 @@ def throughput(
     def pct(p: float) -> float | None:
         if not latencies:
             return None
-        return round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 2)
+        return round(
+            1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 2
+        )
 
     return {
         "server": server.name,

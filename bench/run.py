@@ -45,8 +45,8 @@ import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import clients  # noqa: E402
-import synthetic  # noqa: E402
+import clients
+import synthetic
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -122,14 +122,21 @@ def lookup_queries(count: int, institutions: int) -> list[str]:
     out = []
     for _ in range(count):
         kind = rng.choice(("institution", "hospital"))
-        n = rng.randrange(max(1, institutions if kind == "institution" else 2 * institutions))
+        n = rng.randrange(
+            max(1, institutions if kind == "institution" else 2 * institutions)
+        )
         out.append(f"SELECT ?p ?o WHERE {{ <{SYN_IRI}{kind}/{n}> ?p ?o }}")
     return out
 
 
 def latency(
-    store_path: Path, server: clients.Server, queries: dict[str, str], *, repeat: int,
-    budget: float, limit: int,
+    store_path: Path,
+    server: clients.Server,
+    queries: dict[str, str],
+    *,
+    repeat: int,
+    budget: float,
+    limit: int,
 ) -> list[dict[str, Any]]:
     """Each query on the engine and through the endpoint: medians and the ratio."""
     engine = ox.Store.read_only(str(store_path.resolve()))
@@ -138,10 +145,12 @@ def latency(
         clients.request(server, text)  # warm both (caches, worker start)
         clients.engine_time(engine, text, limit)
         engine_s = clients.median_time(
-            lambda: clients.engine_time(engine, text, limit), repeat, budget
+            lambda q=text: clients.engine_time(engine, q, limit), repeat, budget
         )
         status, body = clients.request(server, text)
-        http_s = clients.median_time(lambda: clients.request(server, text), repeat, budget)
+        http_s = clients.median_time(
+            lambda q=text: clients.request(server, q), repeat, budget
+        )
         _, engine_rows = clients.engine_time(engine, text, limit)
         http_rows = _rows(body)
         rows.append({
@@ -154,7 +163,6 @@ def latency(
             "ratio": round(http_s / engine_s, 2) if engine_s else None,
             "loadavg": [round(x, 2) for x in os.getloadavg()],
         })  # fmt: skip
-    del engine
     return rows
 
 
@@ -169,8 +177,11 @@ def _rows(body: bytes) -> int | None:
 
 
 def throughput_runs(
-    store_path: Path, ours: clients.Server, mixes: dict[str, list[str]],
-    counts: list[int], seconds: float,
+    store_path: Path,
+    ours: clients.Server,
+    mixes: dict[str, list[str]],
+    counts: list[int],
+    seconds: float,
 ) -> list[dict[str, Any]]:
     """Both servers, every mix and client count; ratio = ours / oxigraph."""
     theirs = clients.start_oxigraph(store_path)
@@ -179,7 +190,9 @@ def throughput_runs(
         for mix, queries in mixes.items():
             for n in counts:
                 for server in (ours, theirs):
-                    clients.throughput(server, queries[:4], 1, min(1.0, seconds))  # warm
+                    clients.throughput(
+                        server, queries[:4], 1, min(1.0, seconds)
+                    )  # warm
                 a = clients.throughput(ours, queries, n, seconds)
                 b = clients.throughput(theirs, queries, n, seconds)
                 ratio = round(a["qps"] / b["qps"], 2) if b["qps"] else None
@@ -307,7 +320,9 @@ def bench_lubm(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join("" if c is None else str(c) for c in r) + " |" for r in rows]
+    lines += [
+        "| " + " | ".join("" if c is None else str(c) for c in r) + " |" for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -323,19 +338,27 @@ def tables(results: dict[str, Any]) -> str:
         rows = [[s["step"], s.get("triples"), s["seconds"], s["peak_rss_mb"],
                  s["loadavg"][0]] for s in build["steps"]]  # fmt: skip
         total = sum(s["seconds"] for s in build["steps"] if s["step"] != "dumps")
-        rows.append(["**total without dumps**", "", round(total, 2), build["peak_rss_mb"], ""])
-        parts.append(_table(["step", "triples", "seconds", "peak RSS MB", "load"], rows))
+        rows.append(
+            ["**total without dumps**", "", round(total, 2), build["peak_rss_mb"], ""]
+        )
+        parts.append(
+            _table(["step", "triples", "seconds", "peak RSS MB", "load"], rows)
+        )
         for note in build.get("notes", []):
             parts.append(f"\n- {note}")
         if "latency" in entry:
-            parts.append("\n\nEndpoint vs engine (median, ms; ratio = HTTP / engine):\n")
+            parts.append(
+                "\n\nEndpoint vs engine (median, ms; ratio = HTTP / engine):\n"
+            )
             parts.append(_table(
                 ["query", "rows", "engine ms", "HTTP ms", "ratio"],
                 [[r["query"], r["rows_http"], r["engine_ms"], r["http_ms"], r["ratio"]]
                  for r in entry["latency"]],
             ))  # fmt: skip
         if "throughput" in entry:
-            parts.append("\n\nThroughput (q/s) and latency (ms), MedEdKG vs oxigraph serve:\n")
+            parts.append(
+                "\n\nThroughput (q/s) and latency (ms), MedEdKG vs oxigraph serve:\n"
+            )
             parts.append(_table(
                 ["mix", "clients", "MedEdKG q/s", "p50", "p99", "errors",
                  "oxigraph q/s", "p50", "p99", "ratio"],
@@ -354,9 +377,14 @@ def tables(results: dict[str, Any]) -> str:
                 continue
             steps = ", ".join(f"{s['step']} {s['seconds']} s" for s in build["steps"])
             total = sum(s["seconds"] for s in build["steps"])
-            parts.append(f"- build with `{reasoner}`: {steps}; **total {total:.1f} s**, "
+            parts.append(f"- build with `{reasoner}`: {steps}; "
+                         f"**total {total:.1f} s**, "
                          f"peak {build['peak_rss_mb']} MB")  # fmt: skip
-        extra = [k for k in (lubm["queries"][0] if lubm["queries"] else {}) if k.startswith("count_")]
+        extra = [
+            k
+            for k in (lubm["queries"][0] if lubm["queries"] else {})
+            if k.startswith("count_")
+        ]
         parts.append("\n" + _table(
             ["query", "reference", "answers", "complete", "sound", "HTTP ms", *extra],
             [[q["query"], q["reference"], q["answers"], q["complete"], q["sound"],
@@ -368,27 +396,47 @@ def tables(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10k,100k,1M")
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny run: 2k triples, 1 s per throughput point, LUBM fast only")  # fmt: skip
+    parser.add_argument("--sizes", help="default 10k,100k,1M (--quick: 2k)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 2k triples, 1 s per point, 2 repeats, LUBM fast reasoner only",
+    )
     parser.add_argument("--no-lubm", action="store_true")
     parser.add_argument("--clients", default="1,8,32")
-    parser.add_argument("--duration", type=float, default=10.0,
-                        help="seconds per throughput point")  # fmt: skip
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--query-budget", type=float, default=20.0)
+    parser.add_argument(
+        "--duration", type=float, help="seconds per throughput point (10; quick 1)"
+    )
+    parser.add_argument("--repeat", type=int, help="runs per query (7; quick 2)")
+    parser.add_argument(
+        "--query-budget", type=float, help="seconds per query at most (20; quick 5)"
+    )
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--reasoner", default="fast", choices=("fast", "owlrl"))
-    parser.add_argument("--dumps-limit", default="100k",
-                        help="time the downloads step up to this size")  # fmt: skip
-    parser.add_argument("--stream-above", default="2M",
-                        help="above this size, bulk-load without reasoning/validation")  # fmt: skip
+    parser.add_argument(
+        "--dumps-limit", default="100k", help="time the downloads up to this size"
+    )
+    parser.add_argument(
+        "--stream-above",
+        default="2M",
+        help="above this size: bulk load, no reasoning or validation",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args(argv)
-    if args.quick:
-        args.sizes, args.duration, args.repeat = "2k", 1.0, 2
-        args.query_budget = 5.0
+    defaults = (
+        {"sizes": "2k", "duration": 1.0, "repeat": 2, "query_budget": 5.0}
+        if args.quick
+        else {
+            "sizes": "10k,100k,1M",
+            "duration": 10.0,
+            "repeat": 7,
+            "query_budget": 20.0,
+        }
+    )
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     args.clients = [int(n) for n in args.clients.split(",")]
     work = args.workdir or Path(tempfile.mkdtemp(prefix="mededkg-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -396,7 +444,9 @@ def main(argv: list[str] | None = None) -> int:
         "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python", "bench/run.py", *(argv or sys.argv[1:])]),
         "machine": machine(),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "settings": {
+            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+        },
         "sizes": [],
     }
     try:
@@ -412,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     name = "quick.json" if args.quick else "results.json"
-    (args.out / name).write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    (args.out / name).write_text(
+        json.dumps(results, indent=1, ensure_ascii=False) + "\n"
+    )
     if not args.quick:
         (args.out / "README.md").write_text(readme(results, text))
     return 0

@@ -128,7 +128,8 @@ def _disciplines(count: int) -> tuple[list[str], Iterator[str]]:
             yield f"{count_iri} <{ONT}countQualifier> {_lit('exactly')} ."
             yield f"{count_iri} <{ONT}countsLevel> <{ONT}{level}> ."
             yield f"{count_iri} <{ONT}edition> {edition} ."
-            yield f"{count_iri} <{ONT}statedCount> {_lit(str(stated), datatype='integer')} ."
+            number = _lit(str(stated), datatype="integer")
+            yield f"{count_iri} <{ONT}statedCount> {number} ."
             yield f"{count_iri} {SOURCE} {SYN_SOURCE} ."
 
     def concept(code: str, level: str, broader: str | None) -> Iterator[str]:
@@ -214,6 +215,7 @@ def generate(triples: int, *, seed: int = 0) -> Iterator[str]:
         for k in range(PROGRAMMES_PER_INSTITUTION):
             prog = _iri(f"programme/{i}-{k}")
             degree = DEGREES[rng.randrange(len(DEGREES))]
+            year = _lit(str(2000 + rng.randrange(25)), datatype="gYear")
             unit += [
                 f"{prog} {RDF_TYPE} <{ONT}Programme> .",
                 f"{prog} {LABEL} {_lit(f'Synthetic programme {i}-{k}', 'en')} .",
@@ -221,7 +223,7 @@ def generate(triples: int, *, seed: int = 0) -> Iterator[str]:
                 f"{prog} <{ONT}programmeKind> <{ONT}{PROGRAMME_KINDS[k % 4]}> .",
                 f"{prog} <{ONT}inDiscipline> {second[rng.randrange(len(second))]} .",
                 f"{prog} <{ONT}awardsDegree> <{DEGREE}{degree}> .",
-                f"{prog} <{ONT}startYear> {_lit(str(2000 + rng.randrange(25)), datatype='gYear')} .",
+                f"{prog} <{ONT}startYear> {year} .",
                 f"{prog} {SOURCE} {SYN_SOURCE} .",
             ]
         for line in unit:

@@ -23,18 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import Dataset, Graph, URIRef
+from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.evaluate import evalPart
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.processor import SPARQLResult
 from rdflib.plugins.sparql.sparql import QueryContext, SPARQLError
-from rdflib.term import Identifier, Variable
+from rdflib.term import Identifier, Node, Variable
 
 from mededkg.errors import ConfigError, QueryError, StoreNotFound
 from mededkg.settings import Config
 from mededkg.store import QueryOutcome, Store, StoreError, write_store
-from mededkg.terms import to_oxigraph, to_rdflib
+from mededkg.terms import XSD_STRING, to_oxigraph, to_rdflib
 
 #: The back-ends, as the ``store_backend`` setting names them.
 BACKENDS = ("embedded", "memory", "remote")
@@ -184,9 +184,9 @@ class MemoryStore(Store):
         dataset = Dataset(default_union=True)
         for quad in quads:
             triple = (
-                to_rdflib(quad.subject),
-                to_rdflib(quad.predicate),
-                to_rdflib(quad.object),
+                _rdflib(quad.subject),
+                _rdflib(quad.predicate),
+                _rdflib(quad.object),
             )
             if isinstance(quad.graph_name, ox.NamedNode):
                 dataset.graph(URIRef(quad.graph_name.value)).add(triple)
@@ -248,6 +248,12 @@ class MemoryStore(Store):
                     for s, p, o in result.graph
                 ]
                 return iter(triples)
+            if result.type == "SELECT" and _grouped(parsed.algebra):
+                rows = result.bindings
+                if len(rows) == 1 and not any(v is not None for v in rows[0].values()):
+                    # rdflib answers a GROUP BY over no solutions with one empty
+                    # row; SPARQL (and Oxigraph) with none.
+                    result.bindings = []
             body = result.serialize(format="json")
         assert body is not None
         return ox.parse_query_results(body, ox.QueryResultsFormat.JSON)
@@ -263,7 +269,8 @@ class MemoryStore(Store):
         query's ``FROM``/``FROM NAMED`` name graphs (then only graphs of this store)."""
         clause = algebra.datasetClause or []
         algebra["datasetClause"] = None  # never let rdflib fetch a FROM graph
-        init = {
+        # rdflib looks the bindings up by Variable (a str subclass).
+        init: dict[str, Identifier] = {
             Variable(k): v for k, v in bindings.items() if isinstance(v, Identifier)
         }
         if not default_graph and not named_graphs and not clause:
@@ -321,6 +328,33 @@ class MemoryStore(Store):
 
 
 _DEFAULT = URIRef("urn:x-rdflib:default")
+
+#: Algebra operators that may wrap the outermost aggregation of a SELECT query.
+_WRAPPERS = ("Project", "OrderBy", "Slice", "Distinct", "Reduced", "Extend", "Filter")
+
+
+def _grouped(algebra: Any) -> bool:
+    """True if the outermost level of a SELECT query has a ``GROUP BY``."""
+    node = algebra.p
+    while getattr(node, "name", None) in _WRAPPERS:
+        node = node.p
+    return (
+        getattr(node, "name", None) == "AggregateJoin"
+        and getattr(node.p, "expr", None) is not None
+    )
+
+
+def _rdflib(term: Any) -> Node:
+    """The rdflib term for a stored pyoxigraph term, keeping literals' lexical form
+    (rdflib would turn ``"1"^^xsd:double`` into ``"1.0"``, and exports would differ)."""
+    if isinstance(term, ox.Literal) and not term.language:
+        datatype = term.datatype.value
+        return Literal(
+            term.value,
+            datatype=None if datatype == XSD_STRING else URIRef(datatype),
+            normalize=False,
+        )
+    return to_rdflib(term)
 
 
 def _quad(s: Any, p: Any, o: Any, graph: ox.NamedNode | ox.DefaultGraph) -> ox.Quad:

@@ -153,6 +153,15 @@ SETTINGS: tuple[Setting, ...] = (
         _http_url_or_empty,
     ),
     Setting(
+        "remote_union_default_graph",
+        "false",
+        "The remote server's default graph is already the union of its graphs "
+        "(Oxigraph --union-default-graph, Virtuoso, QLever): send queries without "
+        "the list of MedEdKG's graphs (joins several times faster; GRAPH ?g then "
+        "also sees the server's other graphs).",
+        _bool,
+    ),
+    Setting(
         "serve_in_memory",
         "false",
         "Serve a copy of the embedded store loaded into memory (faster joins; each "
@@ -249,6 +258,7 @@ class Config:
     remote_endpoint: str = ""
     remote_update_endpoint: str = ""
     remote_graph_store: str = ""
+    remote_union_default_graph: bool = False
     serve_in_memory: bool = False
     base_iri: str = BASE_IRI
     host: str = "127.0.0.1"

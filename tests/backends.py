@@ -4,6 +4,9 @@ Load it with ``pytest_plugins = ["tests.backends"]``. The ``oxigraph`` package (
 extra) ships the server binary; one server runs for the session on a free loopback
 port, in a temporary folder, and is stopped afterwards; it is emptied before each test
 that uses it.
+
+Test modules also import its helpers, so pytest cannot rewrite its asserts (it has
+none that need it): PYTEST_DONT_REWRITE.
 """
 
 from __future__ import annotations
@@ -90,6 +93,9 @@ def oxigraph_server(
             str(folder / "data"),
             "--bind",
             f"127.0.0.1:{port}",
+            # The server's own limit stops queries a client gave up on.
+            "--timeout-s",
+            "10",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

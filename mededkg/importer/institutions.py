@@ -4,7 +4,8 @@ that ROR relates to them.
 Rules (documented in docs/data.md and tested against the sources):
 
 * **Medical**: an MOE row is a medical education institution when its Chinese name
-  contains 医, 药, 护, 卫生 or 中医 — applied to the whole list of 2,756 rows.
+  contains 医, 药, 护 (not in 保护), 卫生 or 中医 — applied to the whole list of 2,756
+  rows.
 * **Kind**, first rule that matches the name: 中医/中药/中西医 → TCM university;
   护理 → nursing college; 药科, 药学 (not in 医药学) or 药品 → pharmacy college;
   卫生, or 医药 at the 专科 level → health vocational college; 医 → medical university
@@ -44,7 +45,8 @@ from mededkg.namespaces import MEDEDKG
 
 MOE = "china-heis-moe"
 ROR = "ror-china"
-MEDICAL = re.compile("医|药|护|卫生|中医")
+# 护 ("nursing"), but not in 保护 ("protection", as in 环境保护 colleges).
+MEDICAL = re.compile("医|药|(?<!保)护|卫生|中医")
 KIND_RULES: tuple[tuple[re.Pattern[str], URIRef], ...] = (
     (re.compile("中医|中药|中西医"), MEDEDKG.TCMUniversity),
     (re.compile("护理"), MEDEDKG.NursingCollege),
@@ -70,6 +72,8 @@ def is_medical(name_zh: str) -> bool:
 
     >>> is_medical("首都医科大学"), is_medical("清华大学")
     (True, False)
+    >>> is_medical("广东环境保护工程职业学院")
+    False
     """
     return bool(MEDICAL.search(name_zh))
 
