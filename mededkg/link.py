@@ -1136,12 +1136,25 @@ def _row(decision: Decision, curie_map: dict[str, str]) -> dict[str, str]:
         "predicate_id": decision.predicate,
         "object_id": compress(c.target.iri, curie_map),
         "object_label": c.target.label,
-        "mapping_justification": "semapv:LexicalMatching",
+        "mapping_justification": justification(c),
         "confidence": f"{c.confidence:.3f}",
         "author_label": TOOL_AUTHOR,
         "mapping_tool": TOOL,
         "comment": c.justification,
     }
+
+
+#: Evidence besides the names that makes a match composite (SEMAPV).
+_CORROBORATION = ("web domain ", "acronym ", "both located in ")
+
+
+def justification(candidate: Candidate) -> str:
+    """The SEMAPV justification of a candidate: names alone are lexical matching;
+    names corroborated by a web domain, an acronym or a shared place are composite.
+    """
+    if any(e.startswith(_CORROBORATION) for e in candidate.evidence):
+        return "semapv:CompositeMatching"
+    return "semapv:LexicalMatching"
 
 
 def _review_row(decision: Decision, curie_map: dict[str, str]) -> dict[str, str]:
