@@ -335,15 +335,20 @@ def tables(results: dict[str, Any]) -> str:
         if "error" in build:
             parts.append(f"build failed: `{build['error'][-300:]}`\n")
             continue
-        rows = [[s["step"], s.get("triples"), s["seconds"], s["peak_rss_mb"],
-                 s["loadavg"][0]] for s in build["steps"]]  # fmt: skip
+        rows = [
+            [s["step"], s.get("triples"), s["seconds"], s.get("cpu_seconds"),
+             s["peak_rss_mb"], s["loadavg"][0]]
+            for s in build["steps"]
+        ]  # fmt: skip
         total = sum(s["seconds"] for s in build["steps"] if s["step"] != "dumps")
-        rows.append(
-            ["**total without dumps**", "", round(total, 2), build["peak_rss_mb"], ""]
+        cpu = sum(
+            s.get("cpu_seconds", 0) for s in build["steps"] if s["step"] != "dumps"
         )
-        parts.append(
-            _table(["step", "triples", "seconds", "peak RSS MB", "load"], rows)
-        )
+        rows.append(["**total without dumps**", "", round(total, 2), round(cpu, 2),
+                     build["peak_rss_mb"], ""])  # fmt: skip
+        parts.append(_table(
+            ["step", "triples", "wall s", "CPU s", "peak RSS MB", "load avg"], rows
+        ))  # fmt: skip
         for note in build.get("notes", []):
             parts.append(f"\n- {note}")
         if "latency" in entry:
@@ -375,11 +380,16 @@ def tables(results: dict[str, Any]) -> str:
             if "error" in build:
                 parts.append(f"- {reasoner}: build failed `{build['error'][-300:]}`")
                 continue
-            steps = ", ".join(f"{s['step']} {s['seconds']} s" for s in build["steps"])
+            steps = ", ".join(
+                f"{s['step']} {s['seconds']} s (CPU {s.get('cpu_seconds')} s)"
+                for s in build["steps"]
+            )
             total = sum(s["seconds"] for s in build["steps"])
+            cpu = sum(s.get("cpu_seconds", 0) for s in build["steps"])
             parts.append(f"- build with `{reasoner}`: {steps}; "
-                         f"**total {total:.1f} s**, "
-                         f"peak {build['peak_rss_mb']} MB")  # fmt: skip
+                         f"**total {total:.1f} s wall, {cpu:.1f} s CPU**, "
+                         f"peak {build['peak_rss_mb']} MB, load avg "
+                         f"{build['steps'][-1]['loadavg'][0]}")  # fmt: skip
         extra = [
             k
             for k in (lubm["queries"][0] if lubm["queries"] else {})

@@ -154,11 +154,9 @@ def build(
                 if graph_name(config.base_iri, str(iri)) != SHAPES_GRAPH
             ),
             reasoner=config.reasoner,
+            into=dataset.graph(graph_iri(config.base_iri, INFERRED_GRAPH)),
         )
-        target = dataset.graph(graph_iri(config.base_iri, INFERRED_GRAPH))
-        for triple in inferred:
-            target.add(triple)
-        count.triples = len(target)
+        count.triples = len(inferred)
     with _step("validate", reporter, result) as count:
         report = result.report = validate_dataset(dataset, config.base_iri)
         count.triples = len(report.results)

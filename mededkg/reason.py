@@ -35,20 +35,24 @@ _REFLEXIVE = {
 _BUILT_IN = (str(RDF), str(RDFS), str(OWL), str(XSD))
 
 
-def reason(graphs: Iterable[Graph], *, reasoner: str = "owlrl") -> Graph:
+def reason(
+    graphs: Iterable[Graph], *, reasoner: str = "owlrl", into: Graph | None = None
+) -> Graph:
     """Return the triples the OWL 2 RL rules add to the union of *graphs*.
 
     Args:
         graphs: the asserted graphs (ontology, data, links, added sources).
         reasoner: ``owlrl`` (the reference) or ``fast`` (:mod:`mededkg.rules`).
+        into: add the inferred triples to this graph (e.g. the dataset's
+            ``inferred`` graph, sparing a copy) instead of a new one.
 
     Raises:
         ValueError: *reasoner* is not one of :data:`REASONERS`.
 
     Returns:
-        A new graph with only the inferred triples, without trivia (``x owl:sameAs
-        x``, ``C rdfs:subClassOf C``, anything ``… owl:Thing``, facts about the
-        W3C vocabularies) and without literal-subject triples.
+        A new graph (or *into*) with only the inferred triples, without trivia
+        (``x owl:sameAs x``, ``C rdfs:subClassOf C``, anything ``… owl:Thing``,
+        facts about the W3C vocabularies) and without literal-subject triples.
 
     >>> from rdflib import Namespace, RDFS
     >>> ex = Namespace("http://example.org/")
@@ -65,7 +69,7 @@ def reason(graphs: Iterable[Graph], *, reasoner: str = "owlrl") -> Graph:
         asserted_triples: set[tuple[Node, Node, Node]] = set()
         for graph in graphs:
             asserted_triples.update(graph)
-        inferred = Graph()
+        inferred = Graph() if into is None else into
         for triple in rules.infer(asserted_triples):
             if triple not in asserted_triples and not _is_trivial(triple):
                 inferred.add(triple)
@@ -78,7 +82,7 @@ def reason(graphs: Iterable[Graph], *, reasoner: str = "owlrl") -> Graph:
     owlrl.DeductiveClosure(
         owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False
     ).expand(union)
-    inferred = Graph()
+    inferred = Graph() if into is None else into
     for triple in union:
         if triple not in asserted and not _is_trivial(triple):
             inferred.add(triple)

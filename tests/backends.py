@@ -74,16 +74,13 @@ class OxigraphServer:
         return self.url + "/query"
 
 
-@pytest.fixture(scope="session")
-def oxigraph_server(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[OxigraphServer]:
-    """A real Oxigraph server (the PyPI ``oxigraph`` package) for the session."""
+def run_oxigraph(folder: Path, *options: str) -> Iterator[OxigraphServer]:
+    """Run ``oxigraph serve`` with its data in *folder* on a free loopback port until
+    the generator is closed."""
     binary = oxigraph_binary()
     if binary is None:
         pytest.fail("the oxigraph server is missing: pip install -e '.[test]'")
     port = free_port()
-    folder = tmp_path_factory.mktemp("oxigraph-server")
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
         [
@@ -96,6 +93,7 @@ def oxigraph_server(
             # The server's own limit stops queries a client gave up on.
             "--timeout-s",
             "10",
+            *options,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -113,6 +111,24 @@ def oxigraph_server(
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OxigraphServer]:
+    """A real Oxigraph server (the PyPI ``oxigraph`` package) for the session."""
+    yield from run_oxigraph(tmp_path_factory.mktemp("oxigraph-server"))
+
+
+@pytest.fixture(scope="session")
+def oxigraph_union_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OxigraphServer]:
+    """An Oxigraph server whose default graph is the union of its graphs, as
+    ``remote_union_default_graph`` expects."""
+    folder = tmp_path_factory.mktemp("oxigraph-union-server")
+    yield from run_oxigraph(folder, "--union-default-graph")
 
 
 def backend_config(
