@@ -16,12 +16,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pyoxigraph as ox
 
 JSON = "application/sparql-results+json"
@@ -42,6 +42,15 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     path: str
+
+    def rss_mb(self) -> int:
+        """Resident memory of the server and its worker processes, in MB."""
+        try:
+            root = psutil.Process(self.process.pid)
+            procs = [root, *root.children(recursive=True)]
+            return round(sum(p.memory_info().rss for p in procs) / 2**20)
+        except psutil.Error:
+            return 0
 
     def stop(self) -> None:
         """Terminate the process (and wait for it)."""
@@ -113,6 +122,24 @@ def request(
             conn.close()
 
 
+def drain(server: Server, timeout: float = 180) -> float:
+    """Wait until *server* answers a trivial query fast again (work left over by
+    clients that gave up has finished); return the seconds waited."""
+    start = time.monotonic()
+    fast = 0
+    while time.monotonic() - start < timeout and fast < 2:
+        began = time.perf_counter()
+        try:
+            status, _ = request(server, "ASK {}")
+        except OSError:
+            status = 0
+        quick = status == 200 and time.perf_counter() - began < 0.05
+        fast = fast + 1 if quick else 0
+        if not quick:
+            time.sleep(0.5)
+    return round(time.monotonic() - start, 1)
+
+
 def engine_time(store: ox.Store, query: str, limit: int) -> tuple[float, int]:
     """Run *query* on pyoxigraph directly, reading at most *limit* rows."""
     start = time.perf_counter()
@@ -147,8 +174,10 @@ def throughput(
     server: Server, queries: Sequence[str], clients: int, seconds: float
 ) -> dict[str, Any]:
     """*clients* threads send *queries* round-robin for *seconds*; latencies in ms."""
+    drained = drain(server)
     latencies: list[float] = []
     errors = 0
+    statuses: dict[int, int] = {}
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
@@ -171,6 +200,8 @@ def throughput(
                 mine.append(time.perf_counter() - start)
             else:
                 failed += 1
+                with lock:
+                    statuses[status] = statuses.get(status, 0) + 1
         conn.close()
         with lock:
             latencies.extend(mine)
@@ -194,10 +225,12 @@ def throughput(
 
     return {
         "server": server.name,
+        "drained_before_s": drained,
         "clients": clients,
         "seconds": round(elapsed, 2),
         "requests": len(latencies),
         "errors": errors,
+        "error_statuses": statuses,
         "qps": round(len(latencies) / elapsed, 1),
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
@@ -208,8 +241,3 @@ def throughput(
 def query_text(path: Path) -> str:
     """The query of a ``.rq`` file (header comments are fine for SPARQL)."""
     return path.read_text(encoding="utf-8")
-
-
-def encode_get(query: str) -> str:
-    """URL-encode *query* for a GET (used in docs and smoke tests)."""
-    return urllib.parse.quote(query)

@@ -19,14 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.test_faults import (  # noqa: E402 - after the path set-up
+from tests.conftest import FIXTURE_ROOT
+from tests.test_faults import (
     build_harness,
     copy_store,
     export_harness,
     mededkg,
     update_harness,
 )
-from tests.conftest import FIXTURE_ROOT  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "faults.json"
 
@@ -60,7 +60,10 @@ def main() -> None:
         ):
             start = time.monotonic()
             tally = run()
-            results[name] = {**tally.as_dict(), "seconds": round(time.monotonic() - start)}
+            results[name] = {
+                **tally.as_dict(),
+                "seconds": round(time.monotonic() - start),
+            }
             print(name, json.dumps(results[name]), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")

@@ -42,14 +42,14 @@ def main() -> None:
     try:
         listing = requests.get(url + "/api/queries", timeout=30).json()
         names = tuple(
-            q["name"]
-            for q in listing
-            if q["name"].startswith("cq") and not q["params"]
+            q["name"] for q in listing if q["name"].startswith("cq") and not q["params"]
         )
         with client_session("127.0.0.9") as warm:  # warm the workers' caches
             for name in names:
                 warm.get(f"{url}/api/queries/{name}", timeout=60)
-        result = run_load(url, seconds=args.seconds, server_pid=process.pid, named=names)
+        result = run_load(
+            url, seconds=args.seconds, server_pid=process.pid, named=names
+        )
     finally:
         stop_server(process)
     result["named_queries"] = list(names)

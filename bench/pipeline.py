@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
 import pyoxigraph as ox
@@ -152,8 +152,12 @@ def _stream_build(config: Config, added: list[Path]) -> int:
         graph = ox.NamedNode(str(graph_iri(config.base_iri, source.graph)))
         name = source.path.name.removesuffix(".gz")
         fmt = ox.RdfFormat.from_extension(name.rsplit(".", 1)[-1])
-        opener = gzip.open if source.path.name.endswith(".gz") else open
-        with opener(source.path, "rb") as data:
+        data: IO[bytes] = (
+            gzip.open(source.path, "rb")
+            if source.path.name.endswith(".gz")
+            else source.path.open("rb")
+        )
+        with data:
             store.bulk_load(data, format=fmt or ox.RdfFormat.TURTLE, to_graph=graph)
     store.flush()
     count = len(store)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import functools
 import gzip
 import importlib.metadata
 import json
@@ -69,7 +70,7 @@ def machine() -> dict[str, Any]:
             cpu = line.split(":", 1)[1].strip()
             break
     free = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in ("pyoxigraph", "oxigraph", "rdflib", "owlrl", "pyshacl", "flask",
                  "waitress", "psutil"):  # fmt: skip
         try:
@@ -137,19 +138,24 @@ def latency(
     repeat: int,
     budget: float,
     limit: int,
+    in_memory: bool = False,
 ) -> list[dict[str, Any]]:
     """Each query on the engine and through the endpoint: medians and the ratio."""
     engine = ox.Store.read_only(str(store_path.resolve()))
+    if in_memory:  # the baseline is the engine as the server runs it
+        memory = ox.Store()
+        memory.bulk_extend(engine.quads_for_pattern(None, None, None, None))
+        engine = memory
     rows = []
     for name, text in queries.items():
         clients.request(server, text)  # warm both (caches, worker start)
         clients.engine_time(engine, text, limit)
         engine_s = clients.median_time(
-            lambda q=text: clients.engine_time(engine, q, limit), repeat, budget
+            functools.partial(clients.engine_time, engine, text, limit), repeat, budget
         )
         status, body = clients.request(server, text)
         http_s = clients.median_time(
-            lambda q=text: clients.request(server, q), repeat, budget
+            functools.partial(clients.request, server, text), repeat, budget
         )
         _, engine_rows = clients.engine_time(engine, text, limit)
         http_rows = _rows(body)
@@ -203,6 +209,13 @@ def throughput_runs(
     return out
 
 
+def _serve_settings(args: argparse.Namespace) -> dict[str, str]:
+    settings = {"query_workers": str(args.query_workers)}
+    if args.serve_in_memory:
+        settings["serve_in_memory"] = "true"
+    return settings
+
+
 def bench_size(label: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Generate, build, measure latency and throughput at one size."""
     size = synthetic.parse_size(label)
@@ -224,20 +237,25 @@ def bench_size(label: str, args: argparse.Namespace, work: Path) -> dict[str, An
     print(f"[{label}] build: {json.dumps(build)[:400]}", file=sys.stderr)
     if "error" in build:
         return result
-    server = clients.start_mededkg(store_path, threads=args.threads)
+    server = clients.start_mededkg(
+        store_path, threads=args.threads, **_serve_settings(args)
+    )
     try:
         result["latency"] = latency(
             store_path, server, named_queries(), repeat=args.repeat,
             budget=args.query_budget, limit=10000,
+            in_memory=args.serve_in_memory,
         )  # fmt: skip
         institutions = generated // 110
         mixes = {
             "cq": [q for n, q in named_queries().items() if n.startswith("cq")],
             "lookup": lookup_queries(500, institutions),
         }
+        result["server_rss_mb_after_latency"] = server.rss_mb()
         result["throughput"] = throughput_runs(
             store_path, server, mixes, args.clients, args.duration
         )
+        result["server_rss_mb_after_throughput"] = server.rss_mb()
     finally:
         server.stop()
     shutil.rmtree(store_path.parent, ignore_errors=True)
@@ -280,7 +298,9 @@ def bench_lubm(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             stores[reasoner] = store_path
     if "fast" not in stores:
         return out
-    server = clients.start_mededkg(stores["fast"], threads=args.threads)
+    server = clients.start_mededkg(
+        stores["fast"], threads=args.threads, **_serve_settings(args)
+    )
     others = {r: ox.Store.read_only(str(p.resolve())) for r, p in stores.items()}
     try:
         for number in range(1, 15):
@@ -351,6 +371,12 @@ def tables(results: dict[str, Any]) -> str:
         ))  # fmt: skip
         for note in build.get("notes", []):
             parts.append(f"\n- {note}")
+        if "server_rss_mb_after_throughput" in entry:
+            parts.append(
+                "\n- `mededkg serve` resident memory (server + query workers): "
+                f"{entry['server_rss_mb_after_latency']} MB after the latency runs, "
+                f"{entry['server_rss_mb_after_throughput']} MB after the throughput"
+            )
         if "latency" in entry:
             parts.append(
                 "\n\nEndpoint vs engine (median, ms; ratio = HTTP / engine):\n"
@@ -422,6 +448,12 @@ def main(argv: list[str] | None = None) -> int:
         "--query-budget", type=float, help="seconds per query at most (20; quick 5)"
     )
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--query-workers", type=int, default=2)
+    parser.add_argument(
+        "--serve-in-memory",
+        action="store_true",
+        help="mededkg serves an in-memory copy (the engine baseline is one too)",
+    )
     parser.add_argument("--reasoner", default="fast", choices=("fast", "owlrl"))
     parser.add_argument(
         "--dumps-limit", default="100k", help="time the downloads up to this size"

@@ -7,8 +7,9 @@ default graph is the union of MedEdKG's graphs: each query names them with
 other graphs on the server (system graphs, graphs of a load in progress) stay out of
 view — or, with ``remote_union_default_graph``, for a server whose default graph is
 already the union, the query goes as it is (engines join much faster over their own
-union graph than over a list of graphs). Substitutions become a ``VALUES`` block at the top of the ``WHERE`` clause; the
-time limit is the HTTP timeout plus a deadline while reading the answer.
+union graph than over a list of graphs). Substitutions become a ``VALUES`` block at
+the top of the ``WHERE`` clause; the time limit is the HTTP timeout plus a deadline
+while reading the answer.
 
 Which graphs are MedEdKG's is recorded in a small catalog graph
 (``<base>graph-catalog``, one ``void:subset`` triple per graph), written last by every
@@ -18,14 +19,14 @@ Writing (:meth:`RemoteBackend.write_dataset`): every graph is loaded under a tem
 name first, in batches POSTed with the Graph Store Protocol (N-Triples, each batch its
 own request, so no request body holds the whole dataset); requests that can safely be
 repeated are retried with exponential backoff on connection errors and 5xx answers.
-Blank nodes are document-scoped, so each set of triples joined by blank nodes travels in
-one request: within one graph as a Graph Store batch, across graphs (the reasoner's
-triples about the ontology's class expressions) as one ``INSERT DATA``. Only when every
-graph is loaded does one SPARQL Update request replace the graphs: ``MOVE`` each
-temporary graph onto its real name, ``DROP`` the graphs the new build no longer has,
-and move the new catalog into place — one transaction on Oxigraph, so readers see the
-old dataset or the new one. A load that fails drops its temporary graphs and leaves the
-previous graphs as they were.
+Blank nodes are document-scoped, so each set of triples joined by blank nodes travels
+in one request: within one graph as a Graph Store batch, across graphs (the reasoner's
+triples about the ontology's class expressions) as one ``INSERT … WHERE {}``. Only
+when every graph is loaded does one SPARQL Update request replace the graphs: ``MOVE``
+each temporary graph onto its real name, ``DROP`` the graphs the new build no longer
+has, and move the new catalog into place — one transaction on Oxigraph, so readers see
+the old dataset or the new one. A load that fails drops its temporary graphs and
+leaves the previous graphs as they were.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 #: Triples per Graph Store request while loading.
 BATCH_TRIPLES = 50_000
+#: Triples per SPARQL Update request for blank nodes shared between graphs (a set of
+#: triples joined by blank nodes is never split; Virtuoso refuses long updates).
+UPDATE_BATCH_TRIPLES = 200
 #: Attempts per request (the first one included) before a load or query gives up.
 ATTEMPTS = 5
 #: Seconds before the first retry; doubled before each further one.
@@ -68,10 +72,10 @@ TRANSFER_TIMEOUT = 300.0
 #: The catalog's property linking it to each graph.
 VOID_SUBSET = "http://rdfs.org/ns/void#subset"
 
-RESULTS_ACCEPT = (
-    "application/sparql-results+json, application/sparql-results+xml;q=0.9, "
-    "application/n-triples;q=0.9, text/turtle;q=0.8, application/rdf+xml;q=0.5"
-)
+#: What a query asks for, by its form (a server such as Virtuoso would otherwise
+#: answer a CONSTRUCT with a results table, or a SELECT with RDF).
+RESULTS_ACCEPT = "application/sparql-results+json, application/sparql-results+xml;q=0.9"
+GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5"
 #: Graph Store bodies are N-Triples, which is Turtle too; every server reads Turtle.
 BATCH_MEDIA_TYPE = "text/turtle"
 
@@ -279,10 +283,16 @@ class RemoteStore(Store):
             params += [("named-graph-uri", g) for g in named_graphs or ours]
         else:
             params += [("named-graph-uri", g) for g in named_graphs]
-        return self._send_query(params, timeout=self.timeout)
+        graph = query_form(sparql) in ("CONSTRUCT", "DESCRIBE")
+        return self._send_query(params, timeout=self.timeout, graph=graph)
 
     def _send_query(
-        self, params: list[tuple[str, str]], *, timeout: float, deadline: bool = True
+        self,
+        params: list[tuple[str, str]],
+        *,
+        timeout: float,
+        deadline: bool = True,
+        graph: bool = False,
     ) -> QueryOutcome:
         limit = time.monotonic() + timeout if deadline else None
         try:
@@ -292,7 +302,7 @@ class RemoteStore(Store):
                 body=urllib.parse.urlencode(params).encode(),
                 headers={
                     "Content-Type": "application/x-www-form-urlencoded",
-                    "Accept": RESULTS_ACCEPT,
+                    "Accept": GRAPH_ACCEPT if graph else RESULTS_ACCEPT,
                 },
                 timeout=timeout,
                 idempotent=True,
@@ -549,8 +559,11 @@ class _Load:
         for component in _components(blank):
             graphs = {q.graph_name.value for q in component}  # type: ignore[union-attr]
             if len(graphs) > 1:
+                if shared and len(shared) + len(component) > UPDATE_BATCH_TRIPLES:
+                    self.insert(shared)
+                    shared = []
                 shared += component
-                if len(shared) >= size:
+                if len(shared) >= UPDATE_BATCH_TRIPLES:
                     self.insert(shared)
                     shared = []
                 continue
@@ -587,7 +600,7 @@ class _Load:
             response.read()
 
     def insert(self, quads: list[ox.Quad]) -> None:
-        """Send triples whose blank nodes span graphs in one ``INSERT DATA``."""
+        """Send triples whose blank nodes span graphs in one ``INSERT``."""
         by_graph: dict[str, list[str]] = {}
         for q in quads:
             graph = self.temp(q.graph_name.value)  # type: ignore[union-attr]
@@ -598,7 +611,9 @@ class _Load:
             f"GRAPH <{g}> {{\n" + "\n".join(lines) + "\n}"
             for g, lines in by_graph.items()
         )
-        self.update(f"INSERT DATA {{\n{blocks}\n}}", idempotent=False)
+        # INSERT … WHERE {} rather than INSERT DATA: Virtuoso refuses blank nodes in
+        # INSERT DATA; a template's blank nodes are one set for the one solution.
+        self.update(f"INSERT {{\n{blocks}\n}} WHERE {{}}", idempotent=False)
 
     def update(self, text: str, *, idempotent: bool) -> None:
         """Send one SPARQL Update request."""
@@ -665,6 +680,20 @@ def bind_values(sparql: str, bindings: Mapping[str, Term]) -> str:
     values = " ".join(str(term) for term in used.values())
     block = f" VALUES ({names}) {{ ({values}) }}"
     return sparql[: position + 1] + block + sparql[position + 1 :]
+
+
+def query_form(sparql: str) -> str:
+    """The query's form: SELECT, ASK, CONSTRUCT or DESCRIBE (``""`` if none).
+
+    >>> query_form("PREFIX s: <http://e/select#> CONSTRUCT WHERE { ?s ?p ?o }")
+    'CONSTRUCT'
+    """
+    for match in _TOKEN.finditer(sparql):
+        if match.lastgroup == "name":
+            word = match.group().upper()
+            if word in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+                return word
+    return ""
 
 
 def _where_brace(sparql: str) -> int | None:

@@ -12,6 +12,7 @@ forever.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import queue
 import resource
@@ -282,6 +283,14 @@ def _out_of_memory(memory_mb: int) -> str:
     )
 
 
+def _limit_malloc_arenas() -> None:
+    """Keep glibc's malloc to two arenas: each arena reserves 64 MB of address space
+    that counts against ``RLIMIT_AS`` though it is never used, so with one arena per
+    thread a worker could hit its cap on a cheap query."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX
+
+
 def _serve(
     conn: Connection,
     store_path: str,
@@ -292,6 +301,7 @@ def _serve(
     """Worker main loop: cap the address space, open the store once, then answer jobs
     until the pipe closes."""
     if memory_mb:
+        _limit_malloc_arenas()
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     store = Store.open(Path(store_path), in_memory=in_memory)

@@ -70,9 +70,19 @@ def kill_tree(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
+    if process.pid not in _DRAINED and process.stderr is not None:
+        process.stderr.close()
+
+
+#: Servers whose stderr a thread reads to the end (and closes): a full pipe must
+#: never block a server.
+_DRAINED: set[int] = set()
+
+
+def _drain(process: subprocess.Popen[bytes]) -> None:
+    assert process.stderr is not None
+    with process.stderr:
+        process.stderr.read()
 
 
 @dataclass
@@ -207,6 +217,8 @@ def start_server(store: Path) -> tuple[subprocess.Popen[bytes], str]:
             break
         match = re.search(r"serving MedEdKG on (http://\S+/)", line)
         if match:
+            _DRAINED.add(process.pid)
+            threading.Thread(target=_drain, args=(process,), daemon=True).start()
             return process, match.group(1)
     kill_tree(process)
     raise AssertionError("the server did not start")
@@ -256,7 +268,7 @@ def update_harness(runs: int, folder: Path, template: Path, seed: int = 3) -> Ta
             tally.broken.append(f"run {run}: acknowledged updates lost: {sorted(lost)}")
         stop = threading.Event()
 
-        def client(first: int) -> None:
+        def client(first: int, url: str, stop: threading.Event) -> None:
             n = first
             while not stop.is_set():
                 try:
@@ -275,7 +287,7 @@ def update_harness(runs: int, folder: Path, template: Path, seed: int = 3) -> Ta
                     acknowledged.add(n)
                 n += 1
 
-        sender = threading.Thread(target=client, args=(next_n,))
+        sender = threading.Thread(target=client, args=(next_n, url, stop))
         sender.start()
         time.sleep(rng.uniform(0.05, 1.0))
         kill_tree(process)
@@ -296,7 +308,7 @@ def update_harness(runs: int, folder: Path, template: Path, seed: int = 3) -> Ta
     return tally
 
 
-# --- the tests ---------------------------------------------------------------------------
+# --- the tests -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture project built once (a build folder to copy)."""
@@ -335,7 +347,7 @@ def test_acknowledged_updates_survive_kill_9_and_restart(
     assert tally.extra["acknowledged_updates"] > 0, "no update was acknowledged"
 
 
-# --- full disk, read-only folder -------------------------------------------------------
+# --- full disk, read-only folder -----------------------------------------------
 @contextlib.contextmanager
 def tmpfs(folder: Path, options: str) -> Iterator[Path]:
     """Mount a tmpfs with *options* at *folder* (skip the test if not allowed)."""

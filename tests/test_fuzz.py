@@ -14,6 +14,7 @@ Profiles: ``ci`` (default, 25 examples per format) and ``bench`` (100, set
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections import Counter
@@ -61,7 +62,7 @@ _TEXT = st.text(
             exclude_categories=("Cs", "Cc"),
             exclude_characters="\ufffe\uffff",
         ),
-        st.sampled_from('\t\n\r "\'\\<>&{}@#;.,'),
+        st.sampled_from("\t\n\r \"'\\<>&{}@#;.,"),
     ),
     max_size=24,
 )
@@ -118,7 +119,7 @@ def graphs(draw: st.DrawFn, *, named: bool) -> list[ox.Quad]:
         graph = draw(st.sampled_from(names))
         ring = blanks + blanks[:1]
         quads += [
-            ox.Quad(a, _iri("v/next"), b, graph) for a, b in zip(ring, ring[1:], strict=False)
+            ox.Quad(a, _iri("v/next"), b, graph) for a, b in itertools.pairwise(ring)
         ]
     if blanks and draw(st.booleans()):  # a blank node pointing at itself
         quads.append(ox.Quad(blanks[0], _iri("v/self"), blanks[0], names[0]))
@@ -151,9 +152,7 @@ def _round_trip(quads: list[ox.Quad], fmt: RdfFormat) -> None:
     if not fmt.datasets and not (fmt.name == "xml" and b"\r" in data):
         theirs = Graph().parse(data=data, format=fmt.rdflib)
         ours = Graph().parse(
-            data=ox.serialize(
-                [q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES
-            ),
+            data=ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES),
             format="nt",
         )
         assert isomorphic(theirs, ours), data.decode("utf-8", "replace")
@@ -233,7 +232,7 @@ def test_rdfxml_export_refuses_or_keeps_a_nul_character() -> None:
     xml = next(f for f in RDF_FORMATS if f.name == "xml")
     try:
         data = serialize_quads(quads, xml)
-    except Exception:  # a clear refusal is fine  # noqa: BLE001
+    except (ValueError, SyntaxError, OSError):  # a clear refusal is fine
         return
     theirs = Graph().parse(data=data, format="xml")  # a conforming XML parser
     assert [str(o) for o in theirs.objects()] == ["a\x00b"]
@@ -286,7 +285,7 @@ def queries(draw: st.DrawFn) -> str:
                 [
                     " FILTER(isIRI(?s))",
                     ' FILTER(LANG(?o) = "zh")',
-                    " FILTER(REGEX(STR(?o), \"^(a|b)*$\", \"i\"))",
+                    ' FILTER(REGEX(STR(?o), "^(a|b)*$", "i"))',
                     " OPTIONAL { ?o ?p ?x }",
                     " MINUS { ?s a ?x }",
                     " BIND(STRLEN(STR(?o)) AS ?n)",

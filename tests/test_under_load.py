@@ -13,9 +13,11 @@ The harness is bounded in time and requests and stops by itself; CI runs it for
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -125,22 +127,35 @@ def start_server(store: Path, root: Path) -> tuple[subprocess.Popen[bytes], str]
             break
         match = re.search(r"serving MedEdKG on (http://\S+)/", line)
         if match:
+            drain(process)
             return process, match.group(1)
     stop_server(process)
     raise AssertionError("the server did not start")
 
 
+#: The last lines the servers wrote to stderr after starting (read so that a full
+#: pipe never blocks a server; kept to explain a failure).
+SERVER_LOG: list[str] = []
+
+
+def drain(process: subprocess.Popen[bytes]) -> None:
+    """Read the server's stderr from now on in the background."""
+
+    def read() -> None:
+        assert process.stderr is not None
+        with process.stderr:  # closed at the end of the stream
+            for raw in process.stderr:
+                SERVER_LOG.append(raw.decode("utf-8", "replace").rstrip())
+                del SERVER_LOG[:-50]
+
+    threading.Thread(target=read, daemon=True).start()
+
+
 def stop_server(process: subprocess.Popen[bytes]) -> None:
     """Stop the server and its query workers."""
-    import signal
-
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait(timeout=10)
-    if process.stderr is not None:
-        process.stderr.close()
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -186,11 +201,23 @@ def run_load(
         with session:
             while time.monotonic() < stop:
                 if number < 2:
-                    kind, params, path = "pathological", {"query": PATHOLOGICAL}, "/sparql"
+                    kind, params, path = (
+                        "pathological",
+                        {"query": PATHOLOGICAL},
+                        "/sparql",
+                    )
                 elif rng.random() < 0.7:
-                    kind, params, path = "cheap", {"query": rng.choice(CHEAP)}, "/sparql"
+                    kind, params, path = (
+                        "cheap",
+                        {"query": rng.choice(CHEAP)},
+                        "/sparql",
+                    )
                 else:
-                    kind, params, path = "named", {}, f"/api/queries/{rng.choice(named)}"
+                    kind, params, path = (
+                        "named",
+                        {},
+                        f"/api/queries/{rng.choice(named)}",
+                    )
                 start = time.monotonic()
                 response = session.get(
                     url + path,
@@ -241,6 +268,7 @@ def run_load(
         "pathological_max_s": round(max(record.latencies.get("pathological", [0])), 2),
         "retry_after": sorted(set(record.retry_after)),
         "unexpected": record.errors,
+        "server_log": [line for line in SERVER_LOG if "queue depth" not in line][-10:],
         "memory_max_mb": round(max(memory), 1) if memory else None,
         "memory_cap_mb": MEMORY_CAP_MB,
     }
@@ -308,13 +336,17 @@ def test_rate_limit_is_per_client_address(fixture_config: Config) -> None:
     client = app.test_client()
     query = {"query": "ASK {}"}
     flooder = [
-        client.get("/sparql", query_string=query, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+        client.get(
+            "/sparql", query_string=query, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+        )
         for _ in range(4)
     ]
     assert [r.status_code for r in flooder] == [200, 200, 429, 429]
     assert flooder[-1].headers["Retry-After"] == "1"
     assert flooder[-1].get_json()["error"]["status"] == 429
-    other = client.get("/sparql", query_string=query, environ_base={"REMOTE_ADDR": "10.1.1.1"})
+    other = client.get(
+        "/sparql", query_string=query, environ_base={"REMOTE_ADDR": "10.1.1.1"}
+    )
     assert other.status_code == 200
     page = client.get("/", environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert page.status_code != 429

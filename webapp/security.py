@@ -33,10 +33,18 @@ HEADERS: dict[str, str] = {
 
 
 def init_app(app: Flask) -> None:
-    """Add :data:`HEADERS` to every response of *app* (a view's own value wins)."""
+    """Add :data:`HEADERS` to every response of *app*.
+
+    A view that sets its own Content-Security-Policy (the reconciliation preview,
+    made to be framed by OpenRefine) keeps it and gets no ``X-Frame-Options``: its
+    policy's ``frame-ancestors`` decides framing.
+    """
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
+        own_policy = "Content-Security-Policy" in response.headers
         for name, value in HEADERS.items():
+            if own_policy and name == "X-Frame-Options":
+                continue
             response.headers.setdefault(name, value)
         return response
