@@ -7,7 +7,8 @@ kind, cheap-query p50/p99, named-query p99, the longest pathological answer, the
 ``Retry-After`` values the flooder saw, and the largest resident memory of the
 server's process tree against its cap. Bounded in time; stops by itself.
 
-Usage: ``python bench/load.py [--seconds 60] [--store var/store]`` (build first).
+Usage: ``python bench/load.py [--seconds 60] [--pause 0.2 1.0] [--store var/store]``
+(build first).
 """
 
 from __future__ import annotations
@@ -37,18 +38,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--store", default=str(default_root() / "var" / "store"))
+    parser.add_argument(
+        "--pause",
+        type=float,
+        nargs=2,
+        default=(0.2, 1.0),
+        help="seconds a client waits between requests (min max)",
+    )
     args = parser.parse_args()
     process, url = start_server(Path(args.store), default_root())
     try:
         listing = requests.get(url + "/api/queries", timeout=30).json()
-        names = tuple(
-            q["name"] for q in listing if q["name"].startswith("cq") and not q["params"]
-        )
+        names = tuple(q["name"] for q in listing if q["name"].startswith("cq"))
         with client_session("127.0.0.9") as warm:  # warm the workers' caches
             for name in names:
                 warm.get(f"{url}/api/queries/{name}", timeout=60)
         result = run_load(
-            url, seconds=args.seconds, server_pid=process.pid, named=names
+            url,
+            seconds=args.seconds,
+            server_pid=process.pid,
+            named=names,
+            pause=(args.pause[0], args.pause[1]),
         )
     finally:
         stop_server(process)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import psutil
 import pyoxigraph as ox
@@ -152,13 +152,12 @@ def _stream_build(config: Config, added: list[Path]) -> int:
         graph = ox.NamedNode(str(graph_iri(config.base_iri, source.graph)))
         name = source.path.name.removesuffix(".gz")
         fmt = ox.RdfFormat.from_extension(name.rsplit(".", 1)[-1])
-        data: IO[bytes] = (
-            gzip.open(source.path, "rb")
-            if source.path.name.endswith(".gz")
-            else source.path.open("rb")
-        )
-        with data:
-            store.bulk_load(data, format=fmt or ox.RdfFormat.TURTLE, to_graph=graph)
+        fmt = fmt or ox.RdfFormat.TURTLE
+        if source.path.name.endswith(".gz"):
+            with gzip.open(source.path, "rb") as data:
+                store.bulk_load(cast(IO[bytes], data), format=fmt, to_graph=graph)
+        else:
+            store.bulk_load(path=str(source.path), format=fmt, to_graph=graph)
     store.flush()
     count = len(store)
     del store

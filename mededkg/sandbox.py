@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import os
 import queue
 import resource
 import signal
@@ -31,6 +32,10 @@ from mededkg.store import Store
 #: Seconds a caller waits beyond the query time limit before killing the worker (the
 #: worker's own per-row deadline usually answers first).
 GRACE = 1.0
+
+#: Seconds after which a running query's worker gets the lowest CPU priority, so that
+#: quick queries in the other workers go first while it runs into the time limit.
+SLOW_QUERY = 0.2
 
 _ERRORS: dict[str, type[MedEdKGError]] = {
     "QueryError": QueryError,
@@ -138,7 +143,11 @@ class QueryPool:
             worker = self._restart(worker)
         try:
             worker.conn.send(job)
-            if not worker.conn.poll(self.limits.timeout + GRACE):
+            limit = self.limits.timeout + GRACE
+            quick = worker.conn.poll(min(SLOW_QUERY, limit))
+            if not quick:
+                _set_priority(worker, 19)
+            if not quick and not worker.conn.poll(max(0.0, limit - SLOW_QUERY)):
                 self._replace(worker)
                 raise QueryTimeout(
                     f"the query ran longer than the time limit of "
@@ -146,6 +155,8 @@ class QueryPool:
                     "the patterns"
                 )
             answer: Answer = worker.conn.recv()
+            if not quick:
+                _set_priority(worker, 0)
         except (EOFError, OSError, BrokenPipeError) as error:
             worker.process.join(timeout=1)
             exitcode = worker.process.exitcode
@@ -237,6 +248,14 @@ class _Worker:
             self.process.join(timeout=5)
         with contextlib.suppress(Exception):
             self.conn.close()
+
+
+def _set_priority(worker: _Worker, niceness: int) -> None:
+    """Set the worker's CPU niceness (back to 0 needs privileges: else it stays)."""
+    pid = worker.process.pid
+    if pid is not None:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, pid, niceness)
 
 
 def checked(answer: Answer) -> Answer:

@@ -182,14 +182,16 @@ def run_load(
     named: tuple[str, ...] = ("hospitals",),
     flood_from: float = 0.4,
     flood_for: float = 3.0,
+    pause: tuple[float, float] = (0.05, 0.25),
     seed: int = 7,
 ) -> dict[str, Any]:
     """Drive *url* with :data:`CLIENTS` clients for *seconds*; return the figures.
 
     Clients 0–1 send the pathological query (then think 0.5 s); the others pick a
-    cheap lookup (70 %) or a named query (30 %) and think 50–250 ms, as a person or
-    a polite script would. One extra client (127.0.0.250) floods cheap queries with
-    no pause from ``flood_from × seconds`` for *flood_for* seconds.
+    cheap lookup (70 %) or a named query (30 %) and think *pause* seconds (50–250 ms
+    by default), as a person or a polite script would. One extra client
+    (127.0.0.250) floods cheap queries with no pause from ``flood_from × seconds``
+    for *flood_for* seconds.
     """
     record = Record()
     stop = time.monotonic() + seconds
@@ -226,7 +228,7 @@ def run_load(
                     timeout=30,
                 )
                 record.add(kind, time.monotonic() - start, response)
-                time.sleep(0.5 if number < 2 else rng.uniform(0.05, 0.25))
+                time.sleep(0.5 if number < 2 else rng.uniform(*pause))
 
     def flooder() -> None:
         time.sleep(seconds * flood_from)
@@ -255,6 +257,7 @@ def run_load(
     return {
         "seconds": seconds,
         "clients": CLIENTS,
+        "pause_s": list(pause),
         "server": SERVER_OPTIONS,
         "requests": {k: sum(v.values()) for k, v in record.statuses.items()},
         "statuses": {
