@@ -29,7 +29,9 @@ CHEAP = "ASK { ?s ?p ?o }"
 @pytest.fixture(scope="module")
 def limited_url(fixture_config: Config) -> Iterator[str]:
     app = create_app(
-        fixture_config.replace(query_timeout=1.0, query_workers=2, queue_timeout=1.0)
+        fixture_config.replace(
+            query_timeout=1.0, query_workers=2, queue_timeout=1.0, rate_limit=0
+        )
     )
     yield from _serve(app)
 
