@@ -74,7 +74,10 @@ def write_dumps(store: Store, folder: Path, base_iri: str) -> list[Dump]:
     for iri, name, stem in targets:
         quads = select_quads(store, [iri] if iri else [])
         for fmt in RDF_FORMATS:
-            data = serialize_quads(quads, fmt)
+            try:
+                data = serialize_quads(quads, fmt)
+            except ExportError:
+                continue  # e.g. RDF/XML of a literal with a control character
             file = stem + fmt.suffix
             write_atomically(folder / file, data)
             dumps.append(

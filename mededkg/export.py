@@ -22,6 +22,7 @@ from mededkg.errors import ExportError
 from mededkg.formats import RdfFormat
 from mededkg.namespaces import PREFIXES
 from mededkg.store import Store
+from mededkg.terms import non_xml_character
 
 
 def select_quads(store: Store, graphs: Sequence[str] = ()) -> list[ox.Quad]:
@@ -62,7 +63,18 @@ def serialize_statements(
     fmt: RdfFormat,
     prefixes: dict[str, str],
 ) -> bytes:
-    """Serialize *statements* in *fmt*, with *prefixes* where the format has them."""
+    """Serialize *statements* in *fmt*, with *prefixes* where the format has them.
+
+    Raises:
+        ExportError: RDF/XML of a literal holding a character XML 1.0 cannot carry.
+    """
+    if fmt.name == "xml":
+        bad = non_xml_character(statements)
+        if bad:
+            raise ExportError(
+                f"RDF/XML cannot carry the control character {bad} that a literal "
+                "holds; export as Turtle, N-Triples, TriG, N-Quads or JSON-LD"
+            )
     with_prefixes = fmt.name in ("turtle", "trig", "xml")
     data = ox.serialize(
         statements, format=fmt.oxigraph, prefixes=prefixes if with_prefixes else None
@@ -70,6 +82,10 @@ def serialize_statements(
     assert isinstance(data, bytes)
     if fmt.name == "jsonld":
         return compact_jsonld(data, prefixes)
+    if fmt.name == "xml":
+        # XML parsers turn a raw carriage return into a newline: escape it, so a
+        # literal's "\r\n" survives (Oxigraph ends lines with "\n" only).
+        return data.replace(b"\r", b"&#13;")
     return data
 
 

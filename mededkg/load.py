@@ -157,6 +157,8 @@ def _add_parsed(dataset: Dataset, target: Graph, source: Source, base_iri: str) 
     fmt = rdf_format_for_path(source.path)
     if fmt is None:
         raise LoadError(source.path, "unknown RDF format; use a known file suffix")
+    if fmt.name == "xml":
+        _refuse_dtd(source.path)
     graphs: dict[str, Graph] = {}
     count = 0
     try:
@@ -186,6 +188,22 @@ def _add_parsed(dataset: Dataset, target: Graph, source: Source, base_iri: str) 
     except (OSError, ValueError, TypeError) as error:
         raise LoadError(source.path, str(error)) from error
     return count
+
+
+def _refuse_dtd(path: Path) -> None:
+    """Refuse RDF/XML with a DOCTYPE or ENTITY declaration: the parser would expand
+    internal entities (a few lines can blow up to gigabytes)."""
+    try:
+        with path.open("rb") as file:
+            prolog = file.read(1 << 16)
+    except OSError as error:
+        raise LoadError(path, error.strerror or str(error)) from error
+    if re.search(rb"<!\s*(DOCTYPE|ENTITY)", prolog, re.IGNORECASE):
+        raise LoadError(
+            path,
+            "RDF/XML with a DOCTYPE or ENTITY declaration is not accepted (entities "
+            "could expand without bound); remove the declaration",
+        )
 
 
 def _add_converted(

@@ -111,13 +111,13 @@ class Store:
         """
         options: dict[str, object] = {}
         if default_graph:
-            options["default_graph"] = [ox.NamedNode(iri) for iri in default_graph]
+            options["default_graph"] = graph_nodes(default_graph, "default-graph-uri")
         elif not declares_dataset(sparql):
             # The union of the named graphs is the default graph, unless the query
             # names its own dataset with FROM / FROM NAMED.
             options["use_default_graph_as_union"] = True
         if named_graphs:
-            options["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs]
+            options["named_graphs"] = graph_nodes(named_graphs, "named-graph-uri")
         if base_iri:
             options["base_iri"] = base_iri
         if substitutions:
@@ -151,6 +151,26 @@ class Store:
         return len(self._inner)
 
 
+def graph_nodes(iris: Sequence[str], parameter: str) -> list[ox.NamedNode]:
+    """The graph IRIs of a dataset parameter as Oxigraph terms.
+
+    Raises:
+        QueryError: naming the parameter and the value that is not an absolute IRI.
+
+    >>> graph_nodes(["http://e/g"], "named-graph-uri")
+    [<NamedNode value=http://e/g>]
+    """
+    nodes = []
+    for iri in iris:
+        try:
+            nodes.append(ox.NamedNode(iri))
+        except ValueError as error:
+            raise QueryError(
+                f"{parameter} {iri[:200]!r} is not an absolute IRI: {error}"
+            ) from error
+    return nodes
+
+
 def write_store(
     quads: Iterable[ox.Quad],
     path: Path,
@@ -178,7 +198,10 @@ def write_store(
             "another --store-path"
         )
     builds = builds_dir(path)
-    builds.mkdir(parents=True, exist_ok=True)
+    try:
+        builds.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _cannot_write(builds, error) from error
     with write_lock(path):
         new = builds / (
             f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
@@ -189,18 +212,24 @@ def write_store(
             store.flush()
             store.optimize()
             del store
-        except BaseException:
-            shutil.rmtree(new, ignore_errors=True)
-            raise
-        if before_swap is not None:
-            try:
+            if before_swap is not None:
                 before_swap(Store.open(new))
-            except BaseException:
-                shutil.rmtree(new, ignore_errors=True)
-                raise
-        _point_link(path, new)
+            _point_link(path, new)
+        except BaseException as error:
+            shutil.rmtree(new, ignore_errors=True)
+            if isinstance(error, OSError):
+                raise _cannot_write(builds, error) from error
+            raise
         _prune(builds, keep=new)
     return new
+
+
+def _cannot_write(folder: Path, error: OSError) -> StoreError:
+    reason = error.strerror or str(error)
+    return StoreError(
+        f"cannot write the store in {folder}: {reason}; the previous store is "
+        "unchanged (free some space or choose another --store-path)"
+    )
 
 
 class _LockState:

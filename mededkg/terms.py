@@ -3,6 +3,9 @@ validation, Python API)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
@@ -53,3 +56,24 @@ def to_oxigraph(term: Node) -> OxTerm:
             return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
         return ox.Literal(str(term))
     raise TypeError(f"unsupported RDF term {term!r}")
+
+
+#: Characters XML 1.0 cannot carry (C0 controls but tab, newline and carriage return;
+#: U+FFFE, U+FFFF): a literal holding one cannot be written as RDF/XML.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def non_xml_character(quads: Iterable[ox.Quad] | Iterable[ox.Triple]) -> str | None:
+    """The first literal character XML 1.0 cannot carry, as ``U+XXXX``, or None.
+
+    >>> non_xml_character([ox.Triple(ox.NamedNode("http://e/s"),
+    ...     ox.NamedNode("http://e/p"), ox.Literal("a\\x00b"))])
+    'U+0000'
+    """
+    for statement in quads:
+        term = statement.object
+        if isinstance(term, ox.Literal):
+            found = _NOT_XML.search(term.value)
+            if found:
+                return f"U+{ord(found.group()):04X}"
+    return None

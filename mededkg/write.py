@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -39,7 +40,7 @@ from mededkg.load import (
 from mededkg.reason import reason
 from mededkg.settings import Config
 from mededkg.store import Store, write_lock, write_store
-from mededkg.terms import to_oxigraph, to_rdflib
+from mededkg.terms import non_xml_character, to_oxigraph, to_rdflib
 from mededkg.validate import ValidationReport, validate
 
 #: Graphs a write may read but never change.
@@ -408,15 +409,15 @@ def parse_graph(
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise PayloadError(f"the body is not UTF-8: {error}") from error
-    if fmt.name == "xml" and re.search(r"<!\s*(DOCTYPE|ENTITY)", text, re.IGNORECASE):
-        raise PayloadError(
-            "RDF/XML with a DOCTYPE or ENTITY declaration is not accepted; remove it"
-        )
+    if fmt.name == "xml":
+        _check_xml(text)
     if fmt.name == "jsonld":
         try:
             _check_contexts(json.loads(text))
         except json.JSONDecodeError as error:
             raise PayloadError(f"the JSON-LD body is not JSON: {error}") from error
+        except RecursionError as error:
+            raise PayloadError("the JSON-LD body is nested too deeply") from error
     try:
         quads = list(
             ox.parse(
@@ -429,7 +430,30 @@ def parse_graph(
         raise PayloadError(
             "the body holds named graphs; send one graph and name it with ?graph="
         )
+    bad = non_xml_character(quads)
+    if bad:
+        raise PayloadError(
+            f"a literal holds the control character {bad}, which RDF/XML and XML "
+            "tools cannot carry; remove it"
+        )
     return [q.triple for q in quads]
+
+
+def _check_xml(text: str) -> None:
+    """Refuse RDF/XML with a DTD or entities, or that is not well-formed XML (Oxigraph
+    reads an unterminated document as no triples: a truncated PUT would empty a
+    graph)."""
+    if re.search(r"<!\s*(DOCTYPE|ENTITY)", text, re.IGNORECASE):
+        raise PayloadError(
+            "RDF/XML with a DOCTYPE or ENTITY declaration is not accepted; remove it"
+        )
+    try:
+        # no DOCTYPE, so no entity can be declared, let alone expanded or fetched
+        ElementTree.fromstring(text)
+    except ElementTree.ParseError as error:
+        raise PayloadError(
+            f"the RDF/XML body is not well-formed XML: {error}"
+        ) from error
 
 
 def _commit(
@@ -542,6 +566,10 @@ def _insert_using(update: str, clauses: str) -> str:
     return "".join(out)
 
 
+#: Characters an IRI cannot hold (RFC 3987): space, controls and ``<>"{}|\\^` ``.
+_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`]')
+
+
 def _check_contexts(node: object) -> None:
     if isinstance(node, list):
         for item in node:
@@ -558,6 +586,11 @@ def _check_contexts(node: object) -> None:
             if key == "@import":
                 raise PayloadError(
                     "JSON-LD @import is not accepted; put the context inline"
+                )
+            if key == "@id" and isinstance(value, str) and _BAD_IRI.search(value):
+                raise PayloadError(
+                    f"the JSON-LD @id {value[:200]!r} is not a valid IRI (JSON-LD "
+                    "processors drop such nodes silently)"
                 )
             _check_contexts(value)
 

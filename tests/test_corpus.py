@@ -51,30 +51,7 @@ M = "https://w3id.org/mededkg/ontology#"
 
 #: Known defects the corpus found in code this suite does not own; each item fails
 #: today and is expected to (strict xfail), so a fix turns it into a pass to remove.
-KNOWN: dict[str, str] = {
-    # ValueError from ox.NamedNode outside store.query's try: it kills the query
-    # worker (503) or, without workers, is a 500
-    "invalid-default-graph-uri": "an invalid default-graph-uri kills a worker",
-    "invalid-named-graph-uri": "an invalid named-graph-uri kills a worker",
-    "jsonld-deeply-nested-objects": "write.parse_graph: json.loads RecursionError, 500",
-    "jsonld-deeply-nested-lists": "write.parse_graph: json.loads RecursionError, 500",
-    "turtle-raw-nul-in-literal": "NUL accepted; RDF/XML dumps then hold raw NUL",
-    "turtle-escaped-nul-in-literal": "NUL accepted; RDF/XML dumps then hold raw NUL",
-    "ntriples-escaped-nul-in-literal": "NUL accepted; RDF/XML dumps then hold raw NUL",
-    "jsonld-nul-in-literal": "NUL accepted; RDF/XML dumps then hold raw NUL",
-    "turtle-escape-control-in-literal": "C0 control accepted; not XML 1.0",
-    "programmes-latin1": "importer reads CSV without catching UnicodeDecodeError",
-    "programmes-utf16": "importer reads CSV without catching UnicodeDecodeError",
-    "programmes-binary": "importer reads CSV without catching UnicodeDecodeError",
-    "add-rdfxml-billion-laughs": "load.py lets pyoxigraph expand internal entities",
-    "add-rdfxml-external-dtd": "load.py accepts RDF/XML with a DOCTYPE",
-    "add-rdfxml-lowercase-doctype": "load.py accepts RDF/XML with a DOCTYPE",
-    "jsonld-id-with-space": "JSON-LD drops a node with an invalid @id silently",
-    "rdfxml-unclosed": "an unterminated RDF/XML document parses (as no triples)",
-    "named-query-param-twice": "a repeated named-query parameter: the first wins",
-    "programmes-empty": "a CSV without a header row passes the column check",
-    "programmes-json": "a CSV without data rows passes the column check",
-}
+KNOWN: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

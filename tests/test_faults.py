@@ -404,11 +404,6 @@ def test_export_into_a_read_only_folder_is_a_clear_error(
         assert "Traceback" not in done.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.write_store lets RocksDB's OSError through (not a StoreError): "
-    "the CLI prints a traceback and exits 1",
-)
 def test_build_on_a_full_disk_is_a_clear_error_and_keeps_the_old_store(
     template: Path, tmp_path: Path
 ) -> None:
@@ -424,11 +419,6 @@ def test_build_on_a_full_disk_is_a_clear_error_and_keeps_the_old_store(
         assert "No space left on device" in done.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.write_store does not translate the OSError of mkdir in a "
-    "read-only folder: the CLI prints a traceback and exits 1",
-)
 def test_build_into_a_read_only_folder_is_a_clear_error(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "ro", "ro") as read_only:
         done = _run("build", "-q", "--root", str(FIXTURE_ROOT), "--store-path",

@@ -3,7 +3,7 @@ one with its declared parameters as typed URL parameters (bound as RDF terms).""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
 from mededkg.namedqueries import NamedQuery, named_queries, named_query
 from mededkg.resources import queries_dir
@@ -29,6 +29,9 @@ def list_queries() -> Response:
 def run_query(name: str) -> Response:
     """Run the named query *name* with the request's parameter values."""
     named = named_query(name, queries_dir(state().config.root))
+    repeated = sorted(k for k, v in request.values.lists() if len(v) > 1)
+    if repeated:
+        abort(400, f"give each parameter once; repeated: {', '.join(repeated)}")
     values = request.values.to_dict()
     bindings = named.bind({k: v for k, v in values.items() if k not in RESERVED})
     results_format, rdf_format = negotiate(values.get("format"))

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, request
 from werkzeug.datastructures import MultiDict
 
 from mededkg.sandbox import Job
+from mededkg.store import graph_nodes
 from webapp.context import state
 from webapp.describe import service_description_response
 from webapp.negotiate import TRUNCATED_HEADER, negotiate, respond
@@ -38,6 +39,8 @@ def query() -> Response:
         return service_description_response()
     query, params = _query_and_params()
     results_format, rdf_format = negotiate(params.get("format"))
+    for parameter in ("default-graph-uri", "named-graph-uri"):
+        graph_nodes(params.getlist(parameter), parameter)  # 400 before any back-end
     job = Job(
         query,
         results_format,

@@ -7,6 +7,7 @@ file for its own named graph, validated by the shapes at the next build.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from mededkg.errors import LoadError
-from mededkg.importer.common import DCTERMS, en, iri, read_csv, zh
+from mededkg.importer.common import DCTERMS, en, iri, zh
 from mededkg.importer.disciplines import discipline_iri
 from mededkg.importer.institutions import institution_iri, organization_iri
 from mededkg.namespaces import MEDEDKG
@@ -61,10 +62,27 @@ def build(csv_path: Path) -> Graph:
     Raises:
         LoadError: naming the file and line of a row that breaks the template.
     """
-    rows = read_csv(csv_path)
-    if rows and set(COLUMNS) - set(rows[0]):
-        missing = ", ".join(sorted(set(COLUMNS) - set(rows[0])))
-        raise LoadError(csv_path, f"missing column(s): {missing}", line=1)
+    try:
+        with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    except UnicodeDecodeError as error:
+        raise LoadError(
+            csv_path,
+            f"not UTF-8 ({error.reason} at byte {error.start}); save it as UTF-8",
+        ) from error
+    except (OSError, csv.Error) as error:
+        raise LoadError(csv_path, str(error)) from error
+    missing = ", ".join(c for c in COLUMNS if c not in header)
+    if missing:
+        raise LoadError(
+            csv_path,
+            f"missing column(s): {missing}; start from data/templates/programmes.csv",
+            line=1,
+        )
+    if not rows:
+        raise LoadError(csv_path, "no programme rows below the header", line=2)
     graph = Graph()
     for line, row in enumerate(rows, start=2):
         _row(graph, row, csv_path, line)
