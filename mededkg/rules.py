@@ -482,6 +482,13 @@ class Engine:
             add(o, SAME_AS, s)  # eq-sym
             for z in list(same.get(o, ())):  # eq-trans
                 add(s, SAME_AS, z)
+            # eq-rep-s/-o for triples about s that were processed before this sameAs
+            # was known (the rules below only see triples popped after it)
+            for q, index in list(self.index.items()):
+                for x in list(index.by_subject.get(s, ())):
+                    add(o, q, x)
+                for y in list(index.by_object.get(s, ())):
+                    add(y, q, o)
         for other in list(same.get(s, ())):  # eq-rep-s
             add(other, p, o)
         for other in list(same.get(p, ())):  # eq-rep-p
