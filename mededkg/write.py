@@ -271,23 +271,7 @@ def put_graph(
     Raises:
         ReservedGraph, WriteNotConforming: see :func:`run_update`.
     """
-    check_target(config, graph)
-    statements = list(triples)
-
-    def change(staged: ox.Store) -> bool:
-        name = _graph_node(graph)
-        created = graph is not None and not _has_quads(staged, name)
-        if isinstance(name, ox.NamedNode):
-            if staged.contains_named_graph(name):
-                staged.remove_graph(name)
-        else:
-            staged.clear_graph(name)
-        staged.extend(
-            ox.Quad(t.subject, t.predicate, t.object, name) for t in statements
-        )
-        return created
-
-    return _commit(config, change)
+    return _write_graph(config, graph, triples, replace=True)
 
 
 def post_graph(
@@ -298,12 +282,27 @@ def post_graph(
     Raises:
         ReservedGraph, WriteNotConforming: see :func:`run_update`.
     """
+    return _write_graph(config, graph, triples, replace=False)
+
+
+def _write_graph(
+    config: Config,
+    graph: GraphTarget,
+    triples: Iterable[ox.Triple],
+    *,
+    replace: bool,
+) -> WriteResult:
     check_target(config, graph)
     statements = list(triples)
 
     def change(staged: ox.Store) -> bool:
         name = _graph_node(graph)
         created = graph is not None and not _has_quads(staged, name)
+        if replace and isinstance(name, ox.NamedNode):
+            if staged.contains_named_graph(name):
+                staged.remove_graph(name)
+        elif replace:
+            staged.clear_graph(name)
         staged.extend(
             ox.Quad(t.subject, t.predicate, t.object, name) for t in statements
         )
