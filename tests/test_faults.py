@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +28,7 @@ import requests
 
 from mededkg.store import Store, builds_dir
 from tests.conftest import FIXTURE_ROOT
+from tests.serving import kill_session, start_serve
 
 RUNS = int(os.environ.get("MEDEDKG_FAULT_RUNS", "10"))
 TOKEN = "fault-token"
@@ -63,26 +62,6 @@ def copy_store(template: Path, folder: Path) -> Path:
     shutil.copytree(template, target)
     os.symlink(os.path.relpath(target, folder), link)
     return link
-
-
-def kill_tree(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL *process* and everything in its process group (query workers)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
-    if process.pid not in _DRAINED and process.stderr is not None:
-        process.stderr.close()
-
-
-#: Servers whose stderr a thread reads to the end (and closes): a full pipe must
-#: never block a server.
-_DRAINED: set[int] = set()
-
-
-def _drain(process: subprocess.Popen[bytes]) -> None:
-    assert process.stderr is not None
-    with process.stderr:
-        process.stderr.read()
 
 
 @dataclass
@@ -141,7 +120,7 @@ def build_harness(runs: int, folder: Path, seed: int = 1) -> Tally:
             stderr=subprocess.DEVNULL,
         )
         time.sleep(rng.uniform(0.0, full_run * 1.1))
-        kill_tree(process)
+        kill_session(process)
         tally.runs += 1
         try:
             found = canonical_store(link)
@@ -183,7 +162,7 @@ def export_harness(runs: int, folder: Path, store: Path, seed: int = 2) -> Tally
             stderr=subprocess.DEVNULL,
         )
         time.sleep(rng.uniform(0.0, full_run * 1.1))
-        kill_tree(process)
+        kill_session(process)
         tally.runs += 1
         data = target.read_bytes() if target.exists() else b""
         if data == old:
@@ -202,26 +181,11 @@ def export_harness(runs: int, folder: Path, store: Path, seed: int = 2) -> Tally
 # --- kill -9 during acknowledged updates ----------------------------------------------
 def start_server(store: Path) -> tuple[subprocess.Popen[bytes], str]:
     """``mededkg serve`` on a free loopback port with writes on; its URL."""
-    process = subprocess.Popen(
-        mededkg("serve", "--port", "0", "--quiet", "--root", str(FIXTURE_ROOT),
-                "--store-path", str(store), "--update-token", TOKEN,
-                "--query-workers", "0", "--rate-limit", "0"),
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+    served = start_serve(
+        "--root", str(FIXTURE_ROOT), "--store-path", str(store),
+        "--update-token", TOKEN, "--query-workers", "0", "--rate-limit", "0",
     )  # fmt: skip
-    assert process.stderr is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stderr.readline().decode()
-        if not line:
-            break
-        match = re.search(r"serving MedEdKG on (http://\S+/)", line)
-        if match:
-            _DRAINED.add(process.pid)
-            threading.Thread(target=_drain, args=(process,), daemon=True).start()
-            return process, match.group(1)
-    kill_tree(process)
-    raise AssertionError("the server did not start")
+    return served.process, served.url
 
 
 def _insert(n: int) -> str:
@@ -260,7 +224,7 @@ def update_harness(runs: int, folder: Path, template: Path, seed: int = 3) -> Ta
             present = _present(url)
         except requests.RequestException as error:
             tally.broken.append(f"run {run}: restarted server does not answer: {error}")
-            kill_tree(process)
+            kill_session(process)
             continue
         lost = acknowledged - present
         tally.extra["lost_updates"] += len(lost)
@@ -290,7 +254,7 @@ def update_harness(runs: int, folder: Path, template: Path, seed: int = 3) -> Ta
         sender = threading.Thread(target=client, args=(next_n, url, stop))
         sender.start()
         time.sleep(rng.uniform(0.05, 1.0))
-        kill_tree(process)
+        kill_session(process)
         stop.set()
         sender.join(timeout=30)
         next_n += 1000
@@ -300,7 +264,7 @@ def update_harness(runs: int, folder: Path, template: Path, seed: int = 3) -> Ta
     try:
         lost = acknowledged - _present(url)
     finally:
-        kill_tree(process)
+        kill_session(process)
     if lost:
         tally.broken.append(f"final restart: acknowledged updates lost: {sorted(lost)}")
     tally.extra["lost_updates"] += len(lost)

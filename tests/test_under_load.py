@@ -13,14 +13,10 @@ The harness is bounded in time and requests and stops by itself; CI runs it for
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import re
-import signal
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -35,6 +31,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from mededkg.settings import Config
+from tests.serving import kill_session, start_serve
 
 SECONDS = float(os.environ.get("MEDEDKG_LOAD_SECONDS", "10"))
 CLIENTS = 32
@@ -111,51 +108,20 @@ def p99(values: list[float]) -> float:
 
 
 def start_server(store: Path, root: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``mededkg serve`` over *store* on a free loopback port."""
+    """``mededkg serve`` over *store* on a free loopback port; its URL without the
+    final ``/``."""
     options = [item for k, v in SERVER_OPTIONS.items() for item in (f"--{k}", v)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mededkg", "serve", "--quiet", "--port", "0",
-         "--root", str(root), "--store-path", str(store), *options],
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )  # fmt: skip
-    assert process.stderr is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stderr.readline().decode()
-        if not line:
-            break
-        match = re.search(r"serving MedEdKG on (http://\S+)/", line)
-        if match:
-            drain(process)
-            return process, match.group(1)
-    stop_server(process)
-    raise AssertionError("the server did not start")
+    served = start_serve("--root", str(root), "--store-path", str(store), *options)
+    SERVER_LOGS[served.process.pid] = served.log
+    return served.process, served.url.rstrip("/")
 
 
-#: The last lines the servers wrote to stderr after starting (read so that a full
-#: pipe never blocks a server; kept to explain a failure).
-SERVER_LOG: list[str] = []
+#: The last lines each server (by pid) wrote to stderr after starting, to explain a
+#: failure.
+SERVER_LOGS: dict[int, list[str]] = {}
 
-
-def drain(process: subprocess.Popen[bytes]) -> None:
-    """Read the server's stderr from now on in the background."""
-
-    def read() -> None:
-        assert process.stderr is not None
-        with process.stderr:  # closed at the end of the stream
-            for raw in process.stderr:
-                SERVER_LOG.append(raw.decode("utf-8", "replace").rstrip())
-                del SERVER_LOG[:-50]
-
-    threading.Thread(target=read, daemon=True).start()
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server and its query workers."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
+#: Stop the server and its query workers (``bench/load.py`` uses it too).
+stop_server = kill_session
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -271,7 +237,11 @@ def run_load(
         "pathological_max_s": round(max(record.latencies.get("pathological", [0])), 2),
         "retry_after": sorted(set(record.retry_after)),
         "unexpected": record.errors,
-        "server_log": [line for line in SERVER_LOG if "queue depth" not in line][-10:],
+        "server_log": [
+            line
+            for line in SERVER_LOGS.get(server_pid, [])
+            if "queue depth" not in line
+        ][-10:],
         "memory_max_mb": round(max(memory), 1) if memory else None,
         "memory_cap_mb": MEMORY_CAP_MB,
     }

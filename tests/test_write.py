@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from mededkg.settings import Config
 from mededkg.store import Store, builds_dir, write_lock
 from mededkg.write import UpdateError, prepare_update, run_update
 from tests.conftest import FIXTURE_ROOT, _serve, make_config
+from tests.serving import kill_session, start_serve
 from webapp import create_app
 
 TOKEN = "s3cret-test-token"
@@ -374,41 +374,12 @@ def test_writes_over_http_reach_the_query_workers(
 
 
 # --- durability: kill -9 ------------------------------------------------------------
-def _start_server(config: Config) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mededkg",
-            "serve",
-            "--port",
-            "0",
-            "--quiet",
-            "--root",
-            str(config.root),
-            "--store-path",
-            str(config.store_path),
-            "--update-token",
-            TOKEN,
-            "--query-workers",
-            "0",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    deadline = time.monotonic() + 60
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        lines.append(line)
-        match = re.search(r"serving MedEdKG on (http://\S+/)", line)
-        if match:
-            return process, match.group(1)
-    _kill_9(process)
-    raise AssertionError("the server did not start:\n" + "".join(lines))
+def _start_server(config: Config) -> tuple[subprocess.Popen[bytes], str]:
+    served = start_serve(
+        "--root", str(config.root), "--store-path", str(config.store_path),
+        "--update-token", TOKEN, "--query-workers", "0",
+    )  # fmt: skip
+    return served.process, served.url
 
 
 @pytest.mark.server
@@ -423,7 +394,7 @@ def test_an_acknowledged_update_survives_kill_9_and_a_restart(config: Config) ->
         )
         assert response.status_code == 204, response.text
     finally:
-        _kill_9(process)
+        kill_session(process)
     process, url = _start_server(config)
     try:
         answer = requests.get(
@@ -434,15 +405,7 @@ def test_an_acknowledged_update_survives_kill_9_and_a_restart(config: Config) ->
         )
         assert answer.json()["boolean"] is True
     finally:
-        _kill_9(process)
-
-
-def _kill_9(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
+        kill_session(process)
 
 
 _WRITER = textwrap.dedent(
