@@ -14,12 +14,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
 import pyoxigraph as ox
@@ -42,6 +43,13 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     path: str
+    log: IO[bytes]
+
+    def log_tail(self, size: int = 2000) -> str:
+        """The end of what the server wrote to stderr."""
+        self.log.seek(0, os.SEEK_END)
+        self.log.seek(max(0, self.log.tell() - size))
+        return self.log.read().decode(errors="replace")
 
     def rss_mb(self) -> int:
         """Resident memory of the server and its worker processes, in MB."""
@@ -60,13 +68,26 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.log.close()
+
+
+def _spawn(name: str, cmd: list[str], port: int, path: str) -> Server:
+    """Start *cmd* with its stderr in a temporary file, never a pipe: a pipe nobody
+    reads fills up (waitress logs a line per queued request under load) and the
+    server then blocks on its next log line."""
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+    return _wait_ready(Server(name, process, port, path, log))
 
 
 def _wait_ready(server: Server, timeout: float = 120) -> Server:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}")
+            raise RuntimeError(
+                f"{server.name} exited with {server.process.returncode}: "
+                + server.log_tail()
+            )
         try:
             status, _ = request(server, "ASK { ?s ?p ?o }")
             if status == 200:
@@ -74,8 +95,9 @@ def _wait_ready(server: Server, timeout: float = 120) -> Server:
         except OSError:
             pass
         time.sleep(0.2)
+    tail = server.log_tail()
     server.stop()
-    raise RuntimeError(f"{server.name} did not answer within {timeout} s")
+    raise RuntimeError(f"{server.name} did not answer within {timeout} s: {tail}")
 
 
 def start_mededkg(store_path: Path, *, threads: int = 8, **settings: str) -> Server:
@@ -86,8 +108,7 @@ def start_mededkg(store_path: Path, *, threads: int = 8, **settings: str) -> Ser
     cmd += ["--port", str(port), "--threads", str(threads), "--rate-limit", "0"]
     for name, value in settings.items():
         cmd += ["--" + name.replace("_", "-"), value]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return _wait_ready(Server("mededkg", process, port, "/sparql"))
+    return _spawn("mededkg", cmd, port, "/sparql")
 
 
 def start_oxigraph(store_path: Path) -> Server:
@@ -96,8 +117,7 @@ def start_oxigraph(store_path: Path) -> Server:
     exe = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or "oxigraph"
     cmd = [exe, "serve-read-only", "--location", str(store_path.resolve())]
     cmd += ["--bind", f"127.0.0.1:{port}", "--union-default-graph"]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return _wait_ready(Server("oxigraph", process, port, "/query"))
+    return _spawn("oxigraph", cmd, port, "/query")
 
 
 def request(
