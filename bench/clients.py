@@ -75,7 +75,7 @@ def _spawn(name: str, cmd: list[str], port: int, path: str) -> Server:
     """Start *cmd* with its stderr in a temporary file, never a pipe: a pipe nobody
     reads fills up (waitress logs a line per queued request under load) and the
     server then blocks on its next log line."""
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by Server.stop)
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
     return _wait_ready(Server(name, process, port, path, log))
 
