@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import os
 import re
 import sys
@@ -467,6 +468,10 @@ def serve(config: Config, quiet: bool) -> None:
         threads=config.threads,
         ident="MedEdKG",
     )
+    # waitress warns "Task queue depth is N" on every request that waits for a
+    # thread: under load that is a line per request (and a full stderr pipe blocks
+    # the server). Queueing is normal here; the endpoint's 503 is the signal.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     port = getattr(server, "effective_port", config.port)
     click.echo(
         f"serving MedEdKG on http://{config.host}:{port}/ (SPARQL endpoint: /sparql)",

@@ -27,6 +27,9 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
+_SERVICE = re.compile("service", re.IGNORECASE)
+_FROM = re.compile("from", re.IGNORECASE)
+
 
 def tokens(query: str) -> Iterator[tuple[str, str]]:
     """Yield ``(kind, text)`` tokens of a SPARQL text, skipping comments.
@@ -49,6 +52,8 @@ def service_endpoints(query: str) -> list[str]:
     []
     """
     found: list[str] = []
+    if _SERVICE.search(query) is None:
+        return found  # no such word at all: skip tokenising (most queries)
     stream = list(tokens(query))
     for index, (kind, text) in enumerate(stream):
         if kind != "name" or text.upper() != "SERVICE":
@@ -72,6 +77,8 @@ def declares_dataset(query: str) -> bool:
     >>> declares_dataset('SELECT * WHERE { ?s ?p "FROM" }')
     False
     """
+    if _FROM.search(query) is None:
+        return False
     return any(k == "name" and t.upper() == "FROM" for k, t in tokens(query))
 
 

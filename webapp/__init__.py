@@ -17,6 +17,7 @@ from webapp import (  # pages: browsers, language, IRIs
     downloads,
     editor,
     errors,
+    fastpath,
     i18n,
     pages,
     ratelimit,
@@ -79,4 +80,5 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
     i18n.init_app(app)
     app.register_blueprint(browse.bp)
     app.register_blueprint(resources.bp)  # last: every other path under the base
+    app.wsgi_app = fastpath.FastQueries(app)  # type: ignore[method-assign]
     return app

@@ -8,6 +8,7 @@ reopens it and restarts the query workers on the new build.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ class StoreHolder:
 
     current: Store
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: identity of the build the store link pointed at when last checked
+    seen: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,12 @@ class AppState:
             # An in-memory store given by the caller, or the memory or remote
             # back-end (a remote load swaps graphs on the server): nothing to follow.
             return False
+        identity = _identity(self.config.store_path)
+        if identity is not None and identity == self.holder.seen:
+            return False  # one stat() per request; resolving the link costs ~10 more
         target = _target(self.config.store_path)
         if target is None or target == location:
+            self.holder.seen = identity
             return False
         with self.holder.lock:
             if self.holder.current.location == target:
@@ -79,6 +86,16 @@ class AppState:
             if self.pool is not None:
                 self.pool.reload(self.holder.current.location or target)
         return True
+
+
+def _identity(link: Path) -> tuple[int, int, int] | None:
+    """Device, inode and change time of the build the store link points at: a new
+    build is a new folder, so any change of the link changes this."""
+    try:
+        found = os.stat(link)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino, found.st_ctime_ns
 
 
 def _target(link: Path) -> Path | None:

@@ -1,0 +1,185 @@
+"""The hot path of the SPARQL endpoint, below Flask.
+
+A cheap query (a lookup of one resource) spends more time in Flask's request and
+response machinery than in the engine. :class:`FastQueries` is WSGI middleware that
+answers the common request itself — a query sent as ``application/sparql-query`` or
+as the only parameter of a GET, answered successfully — with the same rate limit,
+the same negotiation, the same worker pool and the same headers as the Flask view.
+Everything else (other paths, other parameters, a refused rate, an unacceptable
+``Accept``, any error) is handled by the Flask app, which defines the behaviour; a
+test holds both paths to byte-identical responses.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from werkzeug.wsgi import get_current_url
+
+from mededkg.errors import MedEdKGError
+from mededkg.sandbox import Answer, Job
+from webapp import security
+from webapp.context import EXTENSION, AppState
+from webapp.negotiate import TRUNCATED_HEADER, accepted_formats, respond
+from webapp.ratelimit import TokenBuckets
+from webapp.sparql import SPARQL_QUERY
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+#: Headers every fast answer carries, as the Flask hooks add them (security, CORS).
+_STATIC_HEADERS = [
+    ("Vary", "Accept"),
+    *security.HEADERS.items(),
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", TRUNCATED_HEADER),
+]
+_CONTENT_TYPES = (SPARQL_QUERY, SPARQL_QUERY + "; charset=utf-8")
+
+
+class FastQueries:
+    """WSGI middleware answering plain SPARQL query requests without Flask.
+
+    Args:
+        app: the MedEdKG Flask app (its state, rate limit and error handlers).
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.flask: WSGIApplication = app.wsgi_app
+        state = app.extensions[EXTENSION]
+        buckets = app.extensions["mededkg.ratelimit"]
+        assert isinstance(state, AppState) and isinstance(buckets, TokenBuckets)
+        self.state = state
+        self.buckets = buckets
+        self.max_body = int(app.config["MAX_CONTENT_LENGTH"])
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/sparql":
+            return self.flask(environ, start_response)
+        query = self._query(environ)
+        if query is None:
+            return self.flask(environ, start_response)
+        results, rdf = accepted_formats(environ.get("HTTP_ACCEPT", ""))
+        if (results is None and rdf is None) or self.buckets.take(
+            environ.get("REMOTE_ADDR") or ""
+        ):
+            return self.flask(environ, start_response)  # 406 or 429, from Flask
+        job = Job(query, results, rdf, base_iri=_base_url(environ))
+        try:
+            answer = self.state.run(job)
+        except MedEdKGError as error:
+            return self._flask_error(environ, start_response, error)
+        if not answer.media_type:
+            return self._flask_respond(environ, start_response, answer)
+        return _answer(answer, self.state.limits.max_rows, start_response)
+
+    def _query(self, environ: WSGIEnvironment) -> str | None:
+        """The query of a plain request, or ``None`` to leave the request to Flask
+        (with its body put back)."""
+        method = environ.get("REQUEST_METHOD")
+        if method == "GET":
+            text: str = environ.get("QUERY_STRING", "")
+            try:
+                params = parse_qsl(
+                    text,
+                    keep_blank_values=True,
+                    errors="strict",
+                )
+            except UnicodeDecodeError:
+                return None
+            if len(params) != 1 or params[0][0] != "query" or not params[0][1].strip():
+                return None
+            return params[0][1]
+        if (
+            method != "POST"
+            or environ.get("QUERY_STRING")
+            or environ.get("CONTENT_TYPE") not in _CONTENT_TYPES
+        ):
+            return None
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            return None
+        if not 0 < length <= self.max_body:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)  # Flask may still read it
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return text if text.strip() else None
+
+    def _flask_error(
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        error: MedEdKGError,
+    ) -> Iterable[bytes]:
+        """Answer with the Flask app's error response for *error* (and its hooks)."""
+        app = self.app
+        with app.request_context(environ):
+            response = app.make_response(app.handle_user_exception(error))
+            return app.process_response(response)(environ, start_response)
+
+    def _flask_respond(
+        self, environ: WSGIEnvironment, start_response: StartResponse, answer: Answer
+    ) -> Iterable[bytes]:
+        """Let the Flask view's :func:`respond` judge an answer without a body."""
+        app = self.app
+        with app.request_context(environ):
+            try:
+                response = respond(answer, self.state.limits.max_rows)
+            except Exception as error:
+                response = app.make_response(app.handle_user_exception(error))
+            return app.process_response(response)(environ, start_response)
+
+
+def _answer(
+    answer: Answer, max_rows: int, start_response: StartResponse
+) -> Iterable[bytes]:
+    charset = "" if answer.media_type.endswith("+xml") else "; charset=utf-8"
+    headers = [
+        ("Content-Type", answer.media_type + charset),
+        ("Content-Length", str(len(answer.body))),
+        *_STATIC_HEADERS,
+    ]
+    if answer.truncated:
+        headers.append((TRUNCATED_HEADER, f"true; limit={max_rows}"))
+    start_response("200 OK", headers)
+    return [answer.body]
+
+
+def _base_url(environ: WSGIEnvironment) -> str:
+    return _cached_base_url(
+        environ["wsgi.url_scheme"],
+        environ.get("HTTP_HOST", ""),
+        environ.get("SERVER_NAME", ""),
+        environ.get("SERVER_PORT", ""),
+        environ.get("SCRIPT_NAME", ""),
+        environ.get("PATH_INFO", ""),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_base_url(
+    scheme: str, host: str, server: str, port: str, script: str, path: str
+) -> str:
+    environ = {
+        "wsgi.url_scheme": scheme,
+        "SERVER_NAME": server,
+        "SERVER_PORT": port,
+        "SCRIPT_NAME": script,
+        "PATH_INFO": path,
+    }
+    if host:
+        environ["HTTP_HOST"] = host
+    return get_current_url(environ, strip_querystring=True)
