@@ -6,8 +6,10 @@ same client code measures MedEdKG's endpoint and ``oxigraph serve`` side by side
 
 from __future__ import annotations
 
+import functools
 import http.client
 import itertools
+import multiprocessing
 import os
 import shutil
 import socket
@@ -19,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
@@ -175,6 +178,78 @@ def engine_time(store: ox.Store, query: str, limit: int) -> tuple[float, int]:
     else:
         rows = 1
     return time.perf_counter() - start, rows
+
+
+class Engine:
+    """pyoxigraph on the store folder in a child process, so that a query running
+    past its budget is stopped (the process is killed and restarted) instead of
+    stalling the benchmark: pyoxigraph cannot cancel a query in-process.
+
+    Args:
+        store_path: the built store, opened read-only.
+        in_memory: time on an in-memory copy (as ``serve_in_memory`` serves).
+    """
+
+    def __init__(self, store_path: Path, *, in_memory: bool = False) -> None:
+        self.store_path = store_path
+        self.in_memory = in_memory
+        self._context = multiprocessing.get_context("spawn")
+        self._start()
+
+    def _start(self) -> None:
+        self._conn, child = self._context.Pipe()
+        self._process = self._context.Process(
+            target=_engine_loop,
+            args=(child, str(self.store_path.resolve()), self.in_memory),
+            daemon=True,
+        )
+        self._process.start()
+        child.close()
+        if not self._conn.poll(600) or self._conn.recv() != "ready":
+            raise RuntimeError(f"the engine did not open {self.store_path}")
+
+    def median(
+        self, query: str, limit: int, repeat: int, budget: float
+    ) -> tuple[float | None, int | None]:
+        """Median seconds and rows of *query* (a warm-up run first), or
+        ``(None, None)`` if it did not finish within *budget* seconds."""
+        self._conn.send((query, limit, repeat, budget))
+        if not self._conn.poll(budget + 5):
+            self.close()
+            self._start()
+            return None, None
+        result: tuple[float | None, int | None] = self._conn.recv()
+        return result
+
+    def close(self) -> None:
+        """Stop the child process."""
+        self._process.kill()
+        self._process.join(10)
+        self._conn.close()
+
+
+def _engine_loop(conn: Connection, store_path: str, in_memory: bool) -> None:
+    engine = ox.Store.read_only(store_path)
+    if in_memory:
+        memory = ox.Store()
+        memory.bulk_extend(engine.quads_for_pattern(None, None, None, None))
+        engine = memory
+    conn.send("ready")
+    while True:
+        try:
+            query, limit, repeat, budget = conn.recv()
+        except EOFError:
+            return
+        deadline = time.monotonic() + budget
+        _, rows = engine_time(engine, query, limit)  # warm-up, and the row count
+        left = deadline - time.monotonic()
+        if left <= 0:
+            conn.send((None, None))
+            continue
+        seconds = median_time(
+            functools.partial(engine_time, engine, query, limit), repeat, left
+        )
+        conn.send((seconds, rows))
 
 
 def median_time(func: Callable[[], Any], repeat: int, budget: float) -> float:
