@@ -74,17 +74,28 @@ def _named(
     return None
 
 
-@functools.lru_cache(maxsize=512)
 def accepted_formats(accept_header: str) -> tuple[str | None, str | None]:
     """The results format and the RDF format an ``Accept`` header asks for (``None``
     where it accepts none of that kind). Cached: clients send few distinct headers,
-    and parsing one costs a tenth of a cheap query.
+    and parsing one costs a tenth of a cheap query (headers of reasonable length
+    only, so the cache stays small whatever clients send).
 
     >>> accepted_formats("text/csv")
     ('csv', None)
     >>> accepted_formats("text/turtle, application/sparql-results+json;q=0.5")
     ('json', 'turtle')
     """
+    if len(accept_header) > MAX_CACHED_ACCEPT:
+        return _accepted_formats.__wrapped__(accept_header)
+    return _accepted_formats(accept_header)
+
+
+#: Longest ``Accept`` header whose negotiation is cached.
+MAX_CACHED_ACCEPT = 512
+
+
+@functools.lru_cache(maxsize=256)
+def _accepted_formats(accept_header: str) -> tuple[str | None, str | None]:
     accept = without_parameters(parse_accept_header(accept_header, MIMEAccept))
     return _accepted(RESULT_FORMATS, accept), _accepted(RDF_FORMATS, accept)
 
