@@ -54,12 +54,15 @@ class Server:
         self.log.seek(max(0, self.log.tell() - size))
         return self.log.read().decode(errors="replace")
 
+    def _processes(self) -> list[psutil.Process]:
+        """The server process and its worker processes."""
+        root = psutil.Process(self.process.pid)
+        return [root, *root.children(recursive=True)]
+
     def rss_mb(self) -> int:
         """Resident memory of the server and its worker processes, in MB."""
         try:
-            root = psutil.Process(self.process.pid)
-            procs = [root, *root.children(recursive=True)]
-            return round(sum(p.memory_info().rss for p in procs) / 2**20)
+            return round(sum(p.memory_info().rss for p in self._processes()) / 2**20)
         except psutil.Error:
             return 0
 
@@ -67,8 +70,7 @@ class Server:
         """CPU use of the server and its worker processes over *interval* seconds,
         in percent of one core."""
         try:
-            root = psutil.Process(self.process.pid)
-            procs = [root, *root.children(recursive=True)]
+            procs = self._processes()
             before = sum(sum(p.cpu_times()[:2]) for p in procs)
             time.sleep(interval)
             after = sum(sum(p.cpu_times()[:2]) for p in procs)

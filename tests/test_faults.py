@@ -86,6 +86,21 @@ class Tally:
 
 
 # --- kill -9 during a build -----------------------------------------------------------
+def kill_at_random_moment(
+    command: list[str], rng: random.Random, full_run: float
+) -> None:
+    """Start *command* in its own session and kill it (-9, the whole session) at a
+    random moment up to 10% past the time a full run takes."""
+    process = subprocess.Popen(
+        command,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(rng.uniform(0.0, full_run * 1.1))
+    kill_session(process)
+
+
 def build_harness(runs: int, folder: Path, seed: int = 1) -> Tally:
     """Kill ``mededkg build --add`` at a random moment, *runs* times; afterwards the
     store must open and hold exactly the old or the new dataset."""
@@ -113,14 +128,9 @@ def build_harness(runs: int, folder: Path, seed: int = 1) -> Tally:
     for run in range(runs):
         where = folder / f"run{run}"
         link = copy_store(template, where)
-        process = subprocess.Popen(
-            mededkg(*command, "--store-path", str(link)),
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        kill_at_random_moment(
+            mededkg(*command, "--store-path", str(link)), rng, full_run
         )
-        time.sleep(rng.uniform(0.0, full_run * 1.1))
-        kill_session(process)
         tally.runs += 1
         try:
             found = canonical_store(link)
@@ -155,14 +165,7 @@ def export_harness(runs: int, folder: Path, store: Path, seed: int = 2) -> Tally
     tally = Tally(extra={"temporary_files_left": 0})
     for run in range(runs):
         target.write_bytes(old)
-        process = subprocess.Popen(
-            mededkg(*command, "-o", str(target)),
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.0, full_run * 1.1))
-        kill_session(process)
+        kill_at_random_moment(mededkg(*command, "-o", str(target)), rng, full_run)
         tally.runs += 1
         data = target.read_bytes() if target.exists() else b""
         if data == old:

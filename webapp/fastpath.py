@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from flask import Flask
+from flask import Flask, Response
 from werkzeug.wsgi import get_current_url
 
 from mededkg.errors import MedEdKGError
@@ -73,13 +73,16 @@ class FastQueries:
         ):
             return self.flask(environ, start_response)  # 406 or 429, from Flask
         job = Job(query, results, rdf, base_iri=_base_url(environ))
+        max_rows = self.state.limits.max_rows
         try:
             answer = self.state.run(job)
         except MedEdKGError as error:
-            return self._flask_error(environ, start_response, error)
-        if not answer.media_type:
-            return self._flask_respond(environ, start_response, answer)
-        return _answer(answer, self.state.limits.max_rows, start_response)
+            make = functools.partial(_raise, error)
+            return self._in_flask(environ, start_response, make)
+        if not answer.media_type:  # nothing acceptable for this kind: 406, by Flask
+            make = functools.partial(respond, answer, max_rows)
+            return self._in_flask(environ, start_response, make)
+        return _answer(answer, max_rows, start_response)
 
     def _query(self, environ: WSGIEnvironment) -> str | None:
         """The query of a plain request, or ``None`` to leave the request to Flask
@@ -118,29 +121,26 @@ class FastQueries:
             return None
         return text if text.strip() else None
 
-    def _flask_error(
+    def _in_flask(
         self,
         environ: WSGIEnvironment,
         start_response: StartResponse,
-        error: MedEdKGError,
+        make: Callable[[], Response],
     ) -> Iterable[bytes]:
-        """Answer with the Flask app's error response for *error* (and its hooks)."""
-        app = self.app
-        with app.request_context(environ):
-            response = app.make_response(app.handle_user_exception(error))
-            return app.process_response(response)(environ, start_response)
-
-    def _flask_respond(
-        self, environ: WSGIEnvironment, start_response: StartResponse, answer: Answer
-    ) -> Iterable[bytes]:
-        """Let the Flask view's :func:`respond` judge an answer without a body."""
+        """Answer with the response *make* returns, or with the Flask app's error
+        response for what it raises, in a Flask request context and through the
+        app's after-request hooks."""
         app = self.app
         with app.request_context(environ):
             try:
-                response = respond(answer, self.state.limits.max_rows)
-            except Exception as error:
+                response = make()
+            except Exception as error:  # rendered by Flask's handlers
                 response = app.make_response(app.handle_user_exception(error))
             return app.process_response(response)(environ, start_response)
+
+
+def _raise(error: Exception) -> Response:
+    raise error
 
 
 def _answer(
