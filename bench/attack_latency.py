@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import requests
-from waitress.server import create_server
 
 from mededkg.settings import load_config
 from webapp import create_app
+from webapp.server import make_server
 
 PATHOLOGICAL = (
     "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
@@ -36,10 +36,10 @@ def main() -> None:
     parser.add_argument("--store", default="")
     args = parser.parse_args()
     overrides = {"query_timeout": args.timeout, "store_path": args.store or None}
-    app = create_app(load_config(overrides, {}))
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    config = load_config(overrides, {})
+    server = make_server(create_app(config), config, host="127.0.0.1", port=0)
     threading.Thread(target=server.run, daemon=True).start()
-    url = f"http://127.0.0.1:{server.effective_port}/sparql"  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{server.effective_port}/sparql"
     headers = {"Accept": "application/sparql-results+json"}
     requests.get(url, params={"query": CHEAP}, headers=headers, timeout=30)
     outcome: dict[str, float] = {}

@@ -89,12 +89,14 @@ class Server:
         self.log.close()
 
 
-def _spawn(name: str, cmd: list[str], port: int, path: str) -> Server:
+def _spawn(
+    name: str, cmd: list[str], port: int, path: str, env: dict[str, str] | None = None
+) -> Server:
     """Start *cmd* with its stderr in a temporary file, never a pipe: a pipe nobody
     reads fills up (waitress logs a line per queued request under load) and the
     server then blocks on its next log line."""
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by Server.stop)
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
     return _wait_ready(Server(name, process, port, path, log))
 
 
@@ -120,13 +122,23 @@ def _wait_ready(server: Server, timeout: float = 120) -> Server:
 
 def start_mededkg(store_path: Path, *, threads: int = 8, **settings: str) -> Server:
     """``mededkg serve`` on the built store, rate limit off (we are the only client)."""
+    settings = {"threads": str(threads), "rate_limit": "0", **settings}
+    return start_serve(store_path, **settings)
+
+
+def start_serve(
+    store_path: Path, *, env: dict[str, str] | None = None, **settings: str
+) -> Server:
+    """``mededkg serve`` on the built store and a free port, every other setting at
+    its default unless given in *settings*; *env* replaces the environment (e.g. a
+    ``PYTHONPATH`` that serves another checkout of the code)."""
     port = free_port()
     exe = Path(sys.executable).parent / "mededkg"
     cmd = [str(exe), "serve", "-q", "--store-path", str(store_path)]
-    cmd += ["--port", str(port), "--threads", str(threads), "--rate-limit", "0"]
+    cmd += ["--port", str(port)]
     for name, value in settings.items():
         cmd += ["--" + name.replace("_", "-"), value]
-    return _spawn("mededkg", cmd, port, "/sparql")
+    return _spawn("mededkg", cmd, port, "/sparql", env)
 
 
 def start_oxigraph(store_path: Path) -> Server:
@@ -291,9 +303,19 @@ def throughput(
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
+    def connect(offset: int) -> http.client.HTTPConnection:
+        # each client from its own loopback address, as real clients are: the
+        # server's per-client query cap (client_queries) keys on the address
+        return http.client.HTTPConnection(
+            "127.0.0.1",
+            server.port,
+            timeout=120,
+            source_address=(f"127.0.{1 + offset // 250}.{1 + offset % 250}", 0),
+        )
+
     def client(offset: int) -> None:
         nonlocal errors
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        conn = connect(offset)
         mine: list[float] = []
         failed = 0
         for i in itertools.count(offset):
@@ -304,7 +326,7 @@ def throughput(
                 status, _ = request(server, queries[i % len(queries)], conn)
             except (OSError, http.client.HTTPException):
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+                conn = connect(offset)
                 status = 0
             if status == 200:
                 mine.append(time.perf_counter() - start)

@@ -17,7 +17,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from mededkg.errors import QueryError
 from mededkg.load import graph_iri
 from mededkg.namedqueries import NamedQuery, resolve_query
-from mededkg.query import Limits, QueryResult, SelectResult, Term, execute
+from mededkg.query import QueryResult, SelectResult, Term, execute, limits_for
 from mededkg.resources import queries_dir
 from mededkg.settings import Config, load_config
 from mededkg.store import Store
@@ -47,9 +47,7 @@ class KnowledgeGraph:
             config = config.replace(store_path=Path(store_path).absolute())
         self.config = config
         self.store = Store.open(config.store_path)
-        self.limits = Limits(
-            config.query_timeout, config.result_limit, config.service_allowlist
-        )
+        self.limits = limits_for(config, trusted=True)
 
     @property
     def dataset(self) -> Dataset:

@@ -35,7 +35,14 @@ from mededkg.link import ENTITY_CLASSES as ENTITY_KINDS
 from mededkg.link import TARGET_KINDS, Thresholds
 from mededkg.load import Source, graph_iri, graph_name
 from mededkg.namedqueries import resolve_query
-from mededkg.query import AskResult, GraphResult, Limits, SelectResult, execute
+from mededkg.query import (
+    AskResult,
+    GraphResult,
+    Limits,
+    SelectResult,
+    execute,
+    limits_for,
+)
 from mededkg.resources import queries_dir
 from mededkg.results import serialize_graph, serialize_results
 from mededkg.settings import SETTINGS, Config, load_config, settings_markdown
@@ -262,7 +269,7 @@ def query(config: Config, name_or_file: str, fmt: str, params: tuple[str, ...]) 
 
 
 def _limits(config: Config) -> Limits:
-    return Limits(config.query_timeout, config.result_limit, config.service_allowlist)
+    return limits_for(config, trusted=True)
 
 
 def _print_result(result: SelectResult | AskResult | GraphResult, fmt: str) -> None:
@@ -449,9 +456,9 @@ def docs(config: Config, output: Path | None) -> None:
 @handle_errors
 def serve(config: Config, quiet: bool) -> None:
     """Serve the SPARQL endpoint and pages with waitress (builds first if needed)."""
-    from waitress.server import create_server
-
     from webapp import create_app
+    from webapp.context import app_state
+    from webapp.server import make_server
 
     try:
         store = open_store(config, serving=True)
@@ -461,22 +468,25 @@ def serve(config: Config, quiet: bool) -> None:
             config, reporter=CliReporter(Console(stderr=True), quiet=quiet)
         )
         store = open_store(config, serving=True)
-    server = create_server(
-        create_app(config, store=store),
-        host=config.host,
-        port=config.port,
-        threads=config.threads,
-        ident="MedEdKG",
-    )
+    app = create_app(config, store=store)
+    server = make_server(app, config)
     # waitress warns "Task queue depth is N" on every request that waits for a
     # thread: under load that is a line per request (and a full stderr pipe blocks
     # the server). Queueing is normal here; the endpoint's 503 is the signal.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     port = getattr(server, "effective_port", config.port)
+    click.echo(app_state(app).egress(), err=True)
     click.echo(
         f"serving MedEdKG on http://{config.host}:{port}/ (SPARQL endpoint: /sparql)",
         err=True,
     )
+    if not config.public_base_url and config.host in ("0.0.0.0", "::"):
+        click.echo(
+            f"note: absolute links (reconciliation, service description) name "
+            f"http://{config.host}:{port}/; set --public-base-url to the address "
+            "clients use",
+            err=True,
+        )
     server.run()
 
 

@@ -48,6 +48,10 @@ class ValidationFailed(MedEdKGError):
         self.report = report
         super().__init__(summary)
 
+    def __reduce__(self) -> tuple[type[ValidationFailed], tuple[object, ...]]:
+        """Pickle with the report (writes are validated in a child process)."""
+        return (type(self), (self.report, str(self)))
+
 
 class StoreNotFound(MedEdKGError):
     """There is no built store at the configured location."""

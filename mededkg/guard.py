@@ -1,15 +1,15 @@
-"""Static checks on query text before it reaches the engine.
+"""Cheap static reading of query text: its size and nesting bounds, and tokens for
+the few text edits the protocol needs (``FROM`` present?, ``USING`` insertion).
 
-Oxigraph evaluates ``SERVICE <iri>`` by sending an HTTP request to *iri*. On a public
-endpoint that turns the server into an open proxy, so a query may only use ``SERVICE``
-with an endpoint named in the allow-list. The check works on tokens, so the word
-``SERVICE`` inside a string, an IRI or a comment does not count.
+None of this decides what a query may reach: the processes that evaluate queries
+have no network (:mod:`mededkg.isolation`), and where one has, rdflib's parser
+decides (:mod:`mededkg.federation`). The tokeniser only serves convenience.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from mededkg.errors import QueryError
 
@@ -27,7 +27,6 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
-_SERVICE = re.compile("service", re.IGNORECASE)
 _FROM = re.compile("from", re.IGNORECASE)
 
 
@@ -43,32 +42,6 @@ def tokens(query: str) -> Iterator[tuple[str, str]]:
             yield kind, match.group()
 
 
-def service_endpoints(query: str) -> list[str]:
-    """Return the endpoint of every ``SERVICE`` clause (``?var`` if it is a variable).
-
-    >>> service_endpoints('SELECT * { SERVICE SILENT <http://x/sparql> { ?s ?p ?o } }')
-    ['http://x/sparql']
-    >>> service_endpoints('SELECT * { ?s <http://ex/SERVICE> "SERVICE <http://y>" }')
-    []
-    """
-    found: list[str] = []
-    if _SERVICE.search(query) is None:
-        return found  # no such word at all: skip tokenising (most queries)
-    stream = list(tokens(query))
-    for index, (kind, text) in enumerate(stream):
-        if kind != "name" or text.upper() != "SERVICE":
-            continue
-        rest = stream[index + 1 : index + 3]
-        if rest and rest[0][0] == "name" and rest[0][1].upper() == "SILENT":
-            rest = rest[1:]
-        if not rest:
-            found.append("")
-            continue
-        target_kind, target = rest[0]
-        found.append(target[1:-1] if target_kind == "iri" else target)
-    return found
-
-
 def declares_dataset(query: str) -> bool:
     """True if the query has ``FROM`` or ``FROM NAMED`` clauses of its own.
 
@@ -82,17 +55,44 @@ def declares_dataset(query: str) -> bool:
     return any(k == "name" and t.upper() == "FROM" for k, t in tokens(query))
 
 
-def check_services(query: str, allowlist: Sequence[str]) -> None:
-    """Raise unless every ``SERVICE`` endpoint of *query* is in *allowlist*.
+def check_bounds(text: str, *, max_kb: int, max_depth: int) -> None:
+    """Refuse a query or update longer than *max_kb* KB or nested deeper than
+    *max_depth* brackets, before any parser sees it.
+
+    The depth counts every ``(``, ``[`` and ``{`` (and their closers, never below 0),
+    wherever they stand; inside strings they count too, which errs on the side of
+    refusing. Nothing depends on this for safety: a worker that a deeper text
+    crashes is replaced, and the server never parses queries itself.
 
     Raises:
-        QueryError: naming the refused endpoint and the allowed ones.
+        QueryError: naming the limit and the setting that sets it.
+
+    >>> check_bounds("ASK { ((1)) }", max_kb=1, max_depth=3)
+    >>> check_bounds("ASK { (((1))) }", max_kb=1, max_depth=3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mededkg.errors.QueryError: the query nests brackets 4 deep, ...
     """
-    for endpoint in service_endpoints(query):
-        if endpoint not in allowlist:
-            allowed = ", ".join(f"<{iri}>" for iri in allowlist) or "none"
-            raise QueryError(
-                f"SERVICE {endpoint or '(missing endpoint)'} is not allowed: federated "
-                f"queries may only call allow-listed endpoints, given as full IRIs "
-                f"(allowed: {allowed}; setting service_allowlist)"
-            )
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_kb * 1024:
+        raise QueryError(
+            f"the query is {size:,} bytes, more than the limit of {max_kb} KB "
+            "(setting query_max_kb); send a shorter text (large VALUES blocks can "
+            "often be a FILTER or several queries)"
+        )
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(text):
+        if bracket in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    if deepest > max_depth:
+        raise QueryError(
+            f"the query nests brackets {deepest} deep, more than the limit of "
+            f"{max_depth} (setting query_max_depth); flatten the expression or the "
+            "groups"
+        )
+
+
+_BRACKETS = re.compile(r"[()\[\]{}]")

@@ -14,20 +14,44 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from mededkg.errors import QueryTimeout
-from mededkg.guard import check_services
-from mededkg.store import Store
+from mededkg import federation, isolation
+from mededkg.errors import QueryError, QueryTimeout
+from mededkg.guard import check_bounds
+from mededkg.settings import Config
+from mededkg.store import QueryOutcome, Store, engine_failure
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
 @dataclass(frozen=True)
 class Limits:
-    """How long a query may run (seconds) and how many rows or triples it may return."""
+    """How long a query may run (seconds), how many rows or triples and how many
+    bytes it may return, how long and deep its text may be, and which SERVICE
+    endpoints a process with the network may call."""
 
     timeout: float = 30.0
     max_rows: int = 10000
     service_allowlist: tuple[str, ...] = ()
+    max_response_bytes: int = 32 * 1024 * 1024
+    max_query_kb: int = 64
+    max_depth: int = 64
+    #: the text comes from the operator (CLI, Python API) or the code: one rdflib
+    #: cannot parse may run in a process with the network (SERVICE targets are
+    #: still checked where the text names SERVICE)
+    trusted: bool = False
+
+
+def limits_for(config: Config, *, trusted: bool = False) -> Limits:
+    """The query limits the settings give (*trusted*: see :attr:`Limits.trusted`)."""
+    return Limits(
+        timeout=config.query_timeout,
+        max_rows=config.result_limit,
+        service_allowlist=config.service_allowlist,
+        max_response_bytes=int(config.response_limit_mb * 1024 * 1024),
+        max_query_kb=config.query_max_kb,
+        max_depth=config.query_max_depth,
+        trusted=trusted,
+    )
 
 
 @dataclass(frozen=True)
@@ -80,10 +104,37 @@ def execute(
             protocol lets the service choose it; the endpoint uses its own URL).
 
     Raises:
-        QueryError: malformed query or a SERVICE call that is not allowed.
+        QueryError: malformed query, too long or too deeply nested, or (where this
+            process has the network) a SERVICE call that is not allowed.
         QueryTimeout: the result was not complete within ``limits.timeout``.
     """
-    check_services(sparql, limits.service_allowlist)
+    check_bounds(sparql, max_kb=limits.max_query_kb, max_depth=limits.max_depth)
+    if not isolation.network_closed():
+        _check_for_open_network(sparql, limits)
+    # Evaluated one frame down: the checks above may leave exceptions whose frames
+    # link back to this one, and a pyoxigraph result must never sit in a frame that
+    # outlives the call (it has to be dropped on the thread that made it).
+    return _evaluate(
+        store,
+        sparql,
+        limits,
+        substitutions=substitutions,
+        default_graph=default_graph,
+        named_graphs=named_graphs,
+        base_iri=base_iri,
+    )
+
+
+def _evaluate(
+    store: Store,
+    sparql: str,
+    limits: Limits,
+    *,
+    substitutions: Mapping[str, Term] | None,
+    default_graph: Sequence[str],
+    named_graphs: Sequence[str],
+    base_iri: str | None,
+) -> QueryResult:
     deadline = time.monotonic() + limits.timeout
     outcome = store.query(
         sparql,
@@ -92,6 +143,33 @@ def execute(
         named_graphs=named_graphs,
         base_iri=base_iri,
     )
+    try:
+        return _collect(outcome, limits, deadline)
+    except OSError as error:  # e.g. a SERVICE that cannot be reached, mid-stream
+        message = engine_failure(error)
+    finally:
+        del outcome  # dropped here, on the thread that made it
+    raise QueryError(message)
+
+
+def _check_for_open_network(sparql: str, limits: Limits) -> None:
+    """This process could reach the network (the server process, the memory or
+    remote back-end, a federation worker, a host without the kernel features): run
+    only what rdflib's parser shows to be safe.
+
+    Raises:
+        RefusedOperation: see :func:`mededkg.federation.check_query`.
+    """
+    if limits.trusted and "service" not in sparql.lower():
+        return  # the operator's own text (or the code's): nothing to call out
+    try:
+        federation.check_query(sparql, limits.service_allowlist)
+    except federation.Uncheckable:
+        if not limits.trusted:
+            raise
+
+
+def _collect(outcome: QueryOutcome, limits: Limits, deadline: float) -> QueryResult:
     if isinstance(outcome, ox.QueryBoolean):
         return AskResult(bool(outcome))
     if isinstance(outcome, ox.QuerySolutions):

@@ -6,28 +6,46 @@ stopped from Python in the same process. Each worker is a separate process with 
 store opened read-only; the caller waits at most ``timeout + GRACE`` seconds, then kills
 the worker (SIGKILL) and starts a fresh one. A caller that finds every worker busy for
 ``queue_timeout`` seconds gets :class:`Overloaded` (HTTP 503) instead of queueing
-forever.
+forever, and one client may have at most ``client_queries`` queries running at once
+(:class:`ClientSlots`), so it cannot hold every worker.
+
+Workers give up the network before they open the store (:mod:`mededkg.isolation`), run
+the engine on a thread whose stack is large enough for any text the size limit lets
+through, and turn every engine or serializer error into an answer: only a crash ends a
+worker, and a crash is answered and the worker replaced. With a ``service_allowlist``,
+a query that rdflib's parser shows to call only allow-listed endpoints is answered
+``federate`` and run again on the pool's networked twin.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import queue
 import resource
 import signal
 import threading
+import time
+import xml.parsers.expat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import TypeVar
 
+from mededkg import federation, isolation
 from mededkg.errors import MedEdKGError, ParameterError, QueryError, QueryTimeout
 from mededkg.formats import rdf_format, result_format
 from mededkg.query import GraphResult, Limits, Term, execute
 from mededkg.store import Store
+
+T = TypeVar("T")
+
+_PR_SET_PDEATHSIG = 1
 
 #: Seconds a caller waits beyond the query time limit before killing the worker (the
 #: worker's own per-row deadline usually answers first).
@@ -37,15 +55,36 @@ GRACE = 1.0
 #: quick queries in the other workers go first while it runs into the time limit.
 SLOW_QUERY = 0.2
 
+
+class Overloaded(MedEdKGError):
+    """Every query worker stayed busy for longer than the queue timeout."""
+
+
+class ClientBusy(Overloaded):
+    """The client already has ``client_queries`` queries running (HTTP 429)."""
+
+
+class NotRepresentable(QueryError):
+    """The answer cannot be written in the requested format (HTTP 406)."""
+
+
+class ResponseTooLarge(QueryError):
+    """The serialized answer is larger than ``response_limit_mb``."""
+
+
 _ERRORS: dict[str, type[MedEdKGError]] = {
     "QueryError": QueryError,
     "ParameterError": ParameterError,
     "QueryTimeout": QueryTimeout,
+    "NotRepresentable": NotRepresentable,
+    "ResponseTooLarge": ResponseTooLarge,
+    "RefusedOperation": federation.RefusedOperation,
 }
 
-
-class Overloaded(MedEdKGError):
-    """Every query worker stayed busy for longer than the queue timeout."""
+#: Stack of the thread that runs the engine in a worker, per KB of the longest query
+#: allowed: Oxigraph's parser recurses once per bracket (about 3 KB of stack each),
+#: so a text of ``query_max_kb`` cannot overflow it, however its brackets are hidden.
+STACK_PER_QUERY_KB = 4 * 1024 * 1024
 
 
 class WorkerFailed(MedEdKGError):
@@ -79,7 +118,9 @@ class Job:
 class Answer:
     """A worker's answer: the serialized result, or an error."""
 
-    kind: str  # "results" (SELECT/ASK), "graph" (CONSTRUCT/DESCRIBE) or "error"
+    # "results" (SELECT/ASK), "graph" (CONSTRUCT/DESCRIBE), "error", or "federate":
+    # run it again on a worker with the network (allow-listed SERVICE only)
+    kind: str
     body: bytes = b""
     media_type: str = ""
     truncated: bool = False
@@ -97,6 +138,9 @@ class QueryPool:
         queue_timeout: how long a query may wait for a free worker.
         memory_mb: address-space cap of each worker in MB (0 = none).
         in_memory: each worker copies the store into memory (``serve_in_memory``).
+        isolate: workers give up the network before their first query (False only
+            for the networked twin that runs allow-listed SERVICE queries).
+        client_queries: most queries one client may have running (0 = no cap).
     """
 
     def __init__(
@@ -108,31 +152,42 @@ class QueryPool:
         queue_timeout: float,
         memory_mb: int = 0,
         in_memory: bool = False,
+        isolate: bool = True,
+        client_queries: int = 0,
     ) -> None:
         self.store_path = store_path
         self.limits = limits
         self.queue_timeout = queue_timeout
         self.memory_mb = memory_mb
         self.in_memory = in_memory
+        self.isolate = isolate
+        self.clients = ClientSlots(client_queries)
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._all: list[_Worker] = []
         self._closed = False
         self._generation = 0
+        #: workers that died without answering (killed at the time limit: not counted)
+        self.crashes = 0
         for _ in range(workers):
             self._idle.put(self._start())
 
-    def run(self, job: Job) -> Answer:
-        """Run *job* on a free worker within the limits.
+    def run(self, job: Job, client: str = "") -> Answer:
+        """Run *job* for *client* (its IP) on a free worker within the limits.
 
         Raises:
+            ClientBusy: *client* already has ``client_queries`` queries running.
             Overloaded: no worker became free within ``queue_timeout``.
             QueryTimeout: the query ran past the time limit (its worker was killed).
             QueryError, ParameterError: the query or its parameters are bad.
             OutOfMemory: the query hit the worker's memory cap (it was replaced).
             WorkerFailed: the worker died (it was replaced).
         """
+        with self.clients.slot(client):
+            return self._run(job)
+
+    def _run(self, job: Job) -> Answer:
         try:
             worker = self._idle.get(timeout=self.queue_timeout)
         except queue.Empty:
@@ -160,6 +215,7 @@ class QueryPool:
         except (EOFError, OSError, BrokenPipeError) as error:
             worker.process.join(timeout=1)
             exitcode = worker.process.exitcode
+            self.crashes += 1
             self._replace(worker)
             if self.memory_mb and exitcode in _MEMORY_DEATHS:
                 raise OutOfMemory(_out_of_memory(self.memory_mb)) from error
@@ -207,7 +263,15 @@ class QueryPool:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_serve,
-            args=(child, str(path), self.limits, self.memory_mb, self.in_memory),
+            args=(
+                child,
+                str(path),
+                self.limits,
+                self.memory_mb,
+                self.in_memory,
+                self.isolate,
+                os.getpid(),
+            ),
             daemon=True,
             name="mededkg-query-worker",
         )
@@ -236,18 +300,82 @@ class QueryPool:
             self._idle.put(self._start())
 
 
+class ClientSlots:
+    """At most *per_client* queries running at once for each client key.
+
+    One more is refused at once: a client waiting for its own turn would still hold
+    one of the server's HTTP threads, and enough of them would starve the others.
+
+    >>> slots = ClientSlots(1)
+    >>> with slots.slot("a"):
+    ...     slots.running("a")
+    1
+    """
+
+    def __init__(self, per_client: int) -> None:
+        self.per_client = per_client
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def running(self, client: str) -> int:
+        """How many queries *client* has running now."""
+        with self._lock:
+            return self._running.get(client, 0)
+
+    @contextlib.contextmanager
+    def slot(self, client: str) -> Iterator[None]:
+        """Hold one of *client*'s slots for the duration of the block.
+
+        Raises:
+            ClientBusy: all its slots are taken.
+        """
+        if self.per_client <= 0:
+            yield
+            return
+        with self._lock:
+            if self._running.get(client, 0) >= self.per_client:
+                raise ClientBusy(
+                    f"you already have {self.per_client} "
+                    f"quer{'y' if self.per_client == 1 else 'ies'} running (setting "
+                    "client_queries); wait for its answer before sending the next"
+                )
+            self._running[client] = self._running.get(client, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._running[client] - 1
+                if left:
+                    self._running[client] = left
+                else:
+                    del self._running[client]
+
+
 @dataclass(eq=False)
 class _Worker:
     process: BaseProcess
     conn: Connection
     generation: int = 0
+    _killing: threading.Lock = field(default_factory=threading.Lock)
+    _killed: bool = False
 
     def kill(self) -> None:
-        with contextlib.suppress(Exception):
-            self.process.kill()
-            self.process.join(timeout=5)
-        with contextlib.suppress(Exception):
-            self.conn.close()
+        """Kill the process and close the pipe, once, whichever threads ask.
+
+        Two threads (a query past its time limit, and ``close()`` or ``reload()``)
+        may both kill one worker: ``Connection.close`` is not thread-safe, and a
+        second ``os.close`` of a pipe number the system has since given to another
+        file (a server's socket, its wake-up pipe) would close that file instead.
+        """
+        with self._killing:
+            if self._killed:
+                return
+            self._killed = True
+            with contextlib.suppress(Exception):
+                self.process.kill()
+                self.process.join(timeout=5)
+            with contextlib.suppress(Exception):
+                self.conn.close()
 
 
 def _set_priority(worker: _Worker, niceness: int) -> None:
@@ -267,32 +395,117 @@ def checked(answer: Answer) -> Answer:
 
 def answer(store: Store, limits: Limits, job: Job) -> Answer:
     """Run *job* on *store* in this process and serialize the result (no hard limit:
-    the worker processes call this, and so does a pool-less app)."""
+    the worker processes call this, and so does a pool-less app).
+
+    Every error, the engine's and the serializers' included, becomes an ``error``
+    answer; an answer the format cannot carry well-formed (XML 1.0 has no U+0000; an
+    RDF/XML predicate needs a local name) is refused, never sent broken.
+    """
+    try:
+        if _federates(limits, job.sparql):
+            return Answer("federate")
+        return _answer(store, limits, job)
+    except MedEdKGError as error:
+        return _error(error)
+    except (RecursionError, MemoryError):
+        raise
+    except Exception as error:  # an engine or serializer failure: the client's input
+        return Answer("error", error="QueryError", message=_engine_error(error))
+
+
+def _federates(limits: Limits, sparql: str) -> bool:
+    """True if this process has no network and rdflib's parser shows *sparql* to
+    call allow-listed SERVICE endpoints only (so a networked worker may run it).
+
+    Raises:
+        RefusedOperation: it calls an endpoint that is not allow-listed.
+    """
+    if not limits.service_allowlist or not isolation.network_closed():
+        return False
+    try:
+        return federation.check_query(sparql, limits.service_allowlist)
+    except federation.Uncheckable:
+        return False  # rdflib cannot read it: run it here, where nothing connects
+
+
+def _answer(store: Store, limits: Limits, job: Job) -> Answer:
     from mededkg.results import serialize_graph, serialize_results
 
-    try:
-        result = execute(
-            store,
-            job.sparql,
-            limits=limits,
-            substitutions=job.substitutions,
-            default_graph=job.default_graph,
-            named_graphs=job.named_graphs,
-            base_iri=job.base_iri,
-        )
-    except MedEdKGError as error:
-        return Answer("error", error=type(error).__name__, message=str(error))
+    result = execute(
+        store,
+        job.sparql,
+        limits=limits,
+        substitutions=job.substitutions,
+        default_graph=job.default_graph,
+        named_graphs=job.named_graphs,
+        base_iri=job.base_iri,
+    )
     if isinstance(result, GraphResult):
         if job.rdf_format is None:
             return Answer("graph")
         fmt = rdf_format(job.rdf_format)
-        body = serialize_graph(result, fmt)
+        try:
+            body = serialize_graph(result, fmt)
+        except MedEdKGError as error:  # our own refusal, already worded
+            raise NotRepresentable(str(error)) from error
+        except Exception as error:
+            raise NotRepresentable(_not_representable(fmt.media_type, error)) from error
+        _check_body(body, fmt.media_type, is_xml=fmt.name == "xml", limits=limits)
         return Answer("graph", body, fmt.media_type, result.truncated)
     if job.result_format is None:
         return Answer("results")
     rfmt = result_format(job.result_format)
     body = serialize_results(result, rfmt)
-    return Answer("results", body, rfmt.media_type, getattr(result, "truncated", False))
+    _check_body(body, rfmt.media_type, is_xml=rfmt.name == "xml", limits=limits)
+    truncated = getattr(result, "truncated", False)
+    return Answer("results", body, rfmt.media_type, truncated)
+
+
+def _check_body(body: bytes, label: str, *, is_xml: bool, limits: Limits) -> None:
+    """Refuse an answer over the byte limit, or XML that an XML parser rejects."""
+    if len(body) > limits.max_response_bytes:
+        raise ResponseTooLarge(
+            f"the answer is {len(body) / 1048576:,.1f} MB, more than the limit of "
+            f"{limits.max_response_bytes / 1048576:g} MB (setting response_limit_mb); "
+            "select fewer rows or shorter values (LIMIT, SUBSTR)"
+        )
+    if is_xml:
+        parser = xml_parser()
+        try:
+            parser.Parse(body, True)
+        except xml.parsers.expat.ExpatError as error:
+            raise NotRepresentable(_not_representable(label, error)) from error
+
+
+def xml_parser() -> xml.parsers.expat.XMLParserType:
+    """An expat parser that checks namespaces too (``<oxprefix:>`` is refused), reads
+    no DTD and expands no entity."""
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    return parser
+
+
+def _not_representable(label: str, error: Exception) -> str:
+    return (
+        f"the answer cannot be written as well-formed {label} ({error}); ask for "
+        "another format, e.g. JSON (Accept: application/sparql-results+json or "
+        "application/n-triples)"
+    )
+
+
+def _error(error: MedEdKGError) -> Answer:
+    name = type(error).__name__
+    if name not in _ERRORS:
+        name = next(
+            (c.__name__ for c in type(error).__mro__ if c.__name__ in _ERRORS),
+            "QueryError",
+        )
+    return Answer("error", error=name, message=str(error))
+
+
+def _engine_error(error: Exception) -> str:
+    text = str(error).splitlines()[0][:500] if str(error) else type(error).__name__
+    return f"the query could not be evaluated: {text}"
 
 
 def _out_of_memory(memory_mb: int) -> str:
@@ -300,6 +513,22 @@ def _out_of_memory(memory_mb: int) -> str:
         f"the query used more than the memory limit of {memory_mb} MB and was "
         "stopped; add a LIMIT or narrow the patterns"
     )
+
+
+def _die_with_parent(parent: int) -> None:
+    """Exit when the server process *parent* is gone (even killed with SIGKILL), so
+    no worker outlives it with nobody to enforce the time limit: a watchdog thread
+    checks every half second (a worker busy in the engine never reads its pipe)."""
+
+    def alive() -> bool:
+        return os.getppid() == parent
+
+    def watch() -> None:
+        while alive():
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def _limit_malloc_arenas() -> None:
@@ -316,22 +545,129 @@ def _serve(
     limits: Limits,
     memory_mb: int = 0,
     in_memory: bool = False,
+    isolate: bool = True,
+    parent: int = 0,
 ) -> None:
-    """Worker main loop: cap the address space, open the store once, then answer jobs
-    until the pipe closes."""
+    """Worker main: give up the network, cap the address space, open the store once,
+    then answer jobs on a large-stack thread until the pipe closes."""
+    if isolate:
+        isolation.cut_network()  # first: a user namespace needs one thread
+    if parent:
+        _die_with_parent(parent)
     if memory_mb:
         _limit_malloc_arenas()
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     store = Store.open(Path(store_path), in_memory=in_memory)
+    threading.stack_size(
+        max(32 * 1024 * 1024, limits.max_query_kb * STACK_PER_QUERY_KB)
+    )
+    loop = threading.Thread(
+        target=_answer_jobs, args=(conn, store, limits, memory_mb), name="engine"
+    )
+    loop.start()
+    loop.join()
+
+
+def _answer_jobs(
+    conn: Connection, store: Store, limits: Limits, memory_mb: int
+) -> None:
     while True:
         try:
             job: Job = conn.recv()
         except (EOFError, OSError):
+            # collect here what errors left in cycles: pyoxigraph's results must be
+            # dropped on the thread that made them, not at exit on the main thread
+            gc.collect()
             return
         try:
             reply = answer(store, limits, job)
         except MemoryError:
             message = _out_of_memory(memory_mb)
             reply = Answer("error", error="OutOfMemory", message=message)
+        except RecursionError:
+            reply = Answer(
+                "error", error="QueryError", message=federation.nested_message()
+            )
         conn.send(reply)
+
+
+#: Modules the update process server imports once, for every child it forks.
+WRITE_PRELOAD = ("mededkg.write",)
+
+
+def start_fork_server(preload: tuple[str, ...] = WRITE_PRELOAD) -> None:
+    """Start the fork server of :func:`run_isolated` now (a server with writes on
+    calls this at start, so the first update does not wait for it)."""
+    import multiprocessing.forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
+    multiprocessing.forkserver.ensure_running()
+
+
+def run_isolated(
+    function: Callable[..., T], *args: object, preload: tuple[str, ...] = ()
+) -> T:
+    """Run ``function(*args)`` in a fresh child process and return its result.
+
+    The child is forked from a clean fork server (with *preload* imported once), so
+    untrusted text never meets a parser or engine inside the server process; the
+    *function* decides how the child gives up the network (it must run
+    :func:`mededkg.isolation.cut_network` before the engine sees the text). An error
+    the child raises is raised here; a child that dies is :class:`WorkerFailed`.
+    """
+    context = multiprocessing.get_context("forkserver")
+    if preload:
+        context.set_forkserver_preload(list(preload))
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_call,
+        args=(child, function, args, os.getpid()),
+        daemon=True,
+        name="mededkg-write",
+    )
+    process.start()
+    child.close()
+    try:
+        kind, value = parent.recv()
+    except (EOFError, OSError) as error:
+        process.join(timeout=5)
+        raise WorkerFailed(
+            f"the process applying the request stopped unexpectedly (exit code "
+            f"{process.exitcode}); nothing was changed"
+        ) from error
+    finally:
+        parent.close()
+    process.join(timeout=5)
+    if kind == "error":
+        assert isinstance(value, BaseException)
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def _call(
+    conn: Connection,
+    function: Callable[..., object],
+    args: tuple[object, ...],
+    server: int = 0,
+) -> None:
+    # no thread here (the child may still need a user namespace): the kernel kills
+    # it when its parent, the fork server, exits, which it does when the server does
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if server and os.getppid() == 1:
+        os._exit(1)
+    try:
+        reply: tuple[str, object] = ("ok", function(*args))
+    except MedEdKGError as error:
+        reply = ("error", error)
+    except RecursionError:
+        reply = ("error", QueryError(federation.nested_message()))
+    except Exception as error:  # the engine's or a library's: report, do not crash
+        reply = ("error", QueryError(_engine_error(error)))
+    try:
+        conn.send(reply)
+    except Exception:  # an error that does not pickle: send its class and message
+        conn.send(("error", MedEdKGError(str(reply[1]))))
+    conn.close()

@@ -192,7 +192,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "query_workers",
-        "2",
+        "4",
         "Worker processes that run queries (the hard time limit kills a worker); "
         "0 runs queries in the server process, without a hard limit.",
         _non_negative_int,
@@ -212,8 +212,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "rate_limit",
         "50",
-        "Requests per second one client IP may send to /sparql, /api/*, /update, "
-        "/graph-store and /reconcile before it gets 429 (0 = no limit).",
+        "Requests per second one client IP may send to any path but /static/ "
+        "(the endpoint, the API, writes, reconciliation and pages) before it gets "
+        "429 (0 = no limit).",
         _non_negative_float,
     ),
     Setting(
@@ -240,8 +241,79 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "service_allowlist",
         "",
-        "Comma-separated endpoint IRIs that SPARQL SERVICE may call; empty = none.",
+        "Comma-separated endpoint IRIs that SPARQL SERVICE may call; empty = none "
+        "(query workers then have no network at all; see docs/security.md).",
         _iri_list,
+    ),
+    Setting(
+        "client_queries",
+        "1",
+        "Queries one client IP may have running at once; one more is answered 429 "
+        "at once (it holds no HTTP thread or query worker), so one client cannot "
+        "hold every worker.",
+        _positive_int,
+    ),
+    Setting(
+        "response_limit_mb",
+        "32",
+        "Largest serialized query answer, in MB; a bigger one is refused with 400 "
+        "naming this setting (ask for fewer rows or shorter values).",
+        _positive_float,
+    ),
+    Setting(
+        "query_max_kb",
+        "64",
+        "Largest SPARQL query or update text, in KB (400 beyond it, before parsing).",
+        _positive_int,
+    ),
+    Setting(
+        "query_max_depth",
+        "64",
+        "Deepest nesting of brackets ( [ { in a query or update (400 beyond it, "
+        "before parsing: deep nesting overflows the parser's stack).",
+        _positive_int,
+    ),
+    Setting(
+        "request_body_mb",
+        "1",
+        "Largest request body, in MB; the HTTP server answers 413 from the headers, "
+        "before reading the body.",
+        _positive_float,
+    ),
+    Setting(
+        "request_header_kb",
+        "16",
+        "Largest request header block, in KB (431/400 beyond it).",
+        _positive_int,
+    ),
+    Setting(
+        "connection_limit",
+        "1000",
+        "Most open HTTP connections; more wait in the listen backlog.",
+        _positive_int,
+    ),
+    Setting(
+        "channel_timeout",
+        "20",
+        "Seconds an HTTP connection may stay idle before the server closes it (a "
+        "half-sent request counts as idle while no byte arrives).",
+        _positive_int,
+    ),
+    Setting(
+        "public_base_url",
+        "",
+        "The URL clients reach this server at, e.g. https://mededkg.example.org/ "
+        "(absolute links in reconciliation and API answers); empty = "
+        "http://HOST:PORT/ from the settings, never the request's Host header.",
+        _http_url_or_empty,
+    ),
+    Setting(
+        "trusted_proxies",
+        "0",
+        "How many reverse proxies in front of the server set X-Forwarded-For / "
+        "-Proto / -Host; the client IP for rate limits and per-client caps is taken "
+        "from them (0 = use the connection's address, ignore those headers).",
+        _non_negative_int,
     ),
 )
 
@@ -266,7 +338,7 @@ class Config:
     threads: int = 8
     query_timeout: float = 30.0
     result_limit: int = 10000
-    query_workers: int = 2
+    query_workers: int = 4
     queue_timeout: float = 5.0
     update_token: str = ""
     rate_limit: float = 50.0
@@ -274,6 +346,16 @@ class Config:
     worker_memory_mb: int = 4096
     service_allowlist: tuple[str, ...] = ()
     reasoner: str = "owlrl"
+    client_queries: int = 1
+    response_limit_mb: float = 32.0
+    query_max_kb: int = 64
+    query_max_depth: int = 64
+    request_body_mb: float = 1.0
+    request_header_kb: int = 16
+    connection_limit: int = 1000
+    channel_timeout: int = 20
+    public_base_url: str = ""
+    trusted_proxies: int = 0
 
     def replace(self, **changes: Any) -> Config:
         """Return a copy with *changes* applied (validated like any other value)."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from mededkg import isolation
 from mededkg.errors import MedEdKGError, QueryError, StoreNotFound
 from mededkg.guard import declares_dataset
 
@@ -130,6 +131,8 @@ class Store:
             raise QueryError(f"malformed query: {error}") from error
         except ValueError as error:
             raise QueryError(str(error)) from error
+        except OSError as error:  # SERVICE that cannot be reached, a failed read
+            raise QueryError(engine_failure(error)) from error
 
     @property
     def inner(self) -> ox.Store:
@@ -149,6 +152,18 @@ class Store:
 
     def __len__(self) -> int:
         return len(self._inner)
+
+
+def engine_failure(error: OSError) -> str:
+    """The message for an engine error raised while evaluating (not parsing)."""
+    text = str(error)
+    if isolation.network_closed():
+        return (
+            f"the query could not be evaluated: {text} (query workers have no "
+            "network: SERVICE may only call the endpoints of the service_allowlist "
+            "setting)"
+        )
+    return f"the query could not be evaluated: {text}"
 
 
 def graph_nodes(iris: Sequence[str], parameter: str) -> list[ox.NamedNode]:
@@ -281,6 +296,17 @@ def write_lock(path: Path) -> Iterator[None]:
                 fcntl.flock(state.fd, fcntl.LOCK_UN)
                 os.close(state.fd)
                 state.fd = None
+
+
+def assume_write_lock(path: Path) -> None:
+    """In a child process that works for a parent holding the write lock of the
+    store at *path* (an update applied in isolation): count the lock as held here,
+    so :func:`write_lock` re-enters it instead of waiting for the parent."""
+    key = builds_dir(path).absolute()
+    with _LOCKS_GUARD:
+        state = _LOCKS.setdefault(key, _LockState())
+    with state.thread_lock:
+        state.depth += 1
 
 
 def builds_dir(path: Path) -> Path:

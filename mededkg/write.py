@@ -27,10 +27,11 @@ from xml.etree import ElementTree
 import pyoxigraph as ox
 from rdflib import Graph
 
+from mededkg import federation, isolation
 from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.errors import MedEdKGError, QueryError, ValidationFailed
 from mededkg.formats import RDF_FORMATS, RdfFormat
-from mededkg.guard import _TOKEN, check_services, tokens
+from mededkg.guard import _TOKEN, check_bounds, tokens
 from mededkg.load import (
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
@@ -39,7 +40,7 @@ from mededkg.load import (
 )
 from mededkg.reason import reason
 from mededkg.settings import Config
-from mededkg.store import Store, write_lock, write_store
+from mededkg.store import Store, assume_write_lock, write_lock, write_store
 from mededkg.terms import non_xml_character, to_oxigraph, to_rdflib
 from mededkg.validate import ValidationReport, validate
 
@@ -148,41 +149,35 @@ def check_graph_iri(iri: str) -> str:
 def prepare_update(
     update: str,
     *,
-    allowlist: Sequence[str] = (),
     using: Sequence[str] = (),
     using_named: Sequence[str] = (),
+    max_kb: int = 64,
+    max_depth: int = 64,
 ) -> str:
-    """Check an update statically and apply the protocol's dataset parameters.
+    """Bound an update's text and apply the protocol's dataset parameters, without
+    parsing it (that happens in the isolated process of :func:`run_update`).
 
-    ``LOAD`` is refused (the server never opens files or network connections), and
-    ``SERVICE`` may only call allow-listed endpoints. ``using-graph-uri`` and
-    ``using-named-graph-uri`` become ``USING`` / ``USING NAMED`` clauses of every
-    ``DELETE``/``INSERT … WHERE`` operation.
+    ``using-graph-uri`` and ``using-named-graph-uri`` become ``USING`` / ``USING
+    NAMED`` clauses of every ``DELETE``/``INSERT … WHERE`` operation.
 
     Returns:
         The update text to execute.
 
     Raises:
-        UpdateError: LOAD, a refused SERVICE, a dataset given both by parameters and
-            by USING/WITH, a bad graph IRI, or a syntax error (the parser's message).
+        UpdateError: empty, too long or too deeply nested, a dataset given both by
+            parameters and by USING/WITH, or a bad graph IRI.
 
     >>> prepare_update("INSERT { ?s a ?o } WHERE { ?s a ?o }", using=["http://g"])
     'INSERT { ?s a ?o } USING <http://g> WHERE { ?s a ?o }'
     """
     if not update.strip():
         raise UpdateError("the update is empty")
-    words = [text.upper() for kind, text in tokens(update) if kind == "name"]
-    if "LOAD" in words:
-        raise UpdateError(
-            "LOAD is not allowed: the server never opens files or network "
-            "connections; send the triples in the request (INSERT DATA, or a Graph "
-            "Store PUT/POST to /graph-store)"
-        )
     try:
-        check_services(update, allowlist)
+        check_bounds(update, max_kb=max_kb, max_depth=max_depth)
     except QueryError as error:
-        raise UpdateError(str(error)) from error
+        raise UpdateError(str(error).replace("the query", "the update", 1)) from error
     if using or using_named:
+        words = [text.upper() for kind, text in tokens(update) if kind == "name"]
         if "USING" in words or "WITH" in words:
             raise UpdateError(
                 "the dataset is given twice: by using-graph-uri/using-named-graph-uri "
@@ -191,14 +186,6 @@ def prepare_update(
         clauses = [f"USING <{check_graph_iri(iri)}>" for iri in using]
         clauses += [f"USING NAMED <{check_graph_iri(iri)}>" for iri in using_named]
         update = _insert_using(update, " ".join(clauses))
-    try:
-        # Parsing needs a store; an empty one also runs nothing of consequence
-        # (LOAD and SERVICE were refused above).
-        ox.Store().update(update, base_iri="http://localhost/")
-    except SyntaxError as error:
-        raise UpdateError(f"malformed update: {error}") from error
-    except (RuntimeError, ValueError, OSError):
-        pass  # a runtime failure on an empty store is not a syntax error
     return update
 
 
@@ -212,27 +199,66 @@ def run_update(
 ) -> WriteResult:
     """Apply a SPARQL 1.1 update to the store (staged, reasoned, validated, swapped).
 
+    The update is parsed and applied in a child process that has given up the
+    network (:func:`mededkg.sandbox.run_isolated`), so neither a ``LOAD`` nor a
+    ``SERVICE`` can connect anywhere, and a text that crashes the engine loses only
+    that process. ``LOAD`` is refused outright; an allow-listed ``SERVICE`` (as
+    rdflib's parser reads it) runs in a child that keeps the network.
+
     In an update the default graph is the store's own default graph (queries see
     it as part of the union); name a graph with ``GRAPH`` or ``USING`` to read or
     write the data graphs.
 
     Args:
-        config: settings (store path, base IRI, SERVICE allow-list).
+        config: settings (store path, base IRI, SERVICE allow-list, text limits).
         update: the update text.
         base_iri: base for relative IRIs in the update (the service's URL).
         using: ``using-graph-uri`` values; using_named: ``using-named-graph-uri``.
 
     Raises:
-        UpdateError: see :func:`prepare_update`, or the update fails when applied.
+        UpdateError: see :func:`prepare_update`, a LOAD or refused SERVICE, a syntax
+            error (the parser's message), or the update fails when applied.
         ReservedGraph: it would change the ontology, shapes or inferred graph.
         WriteNotConforming: the result violates the shapes (nothing is changed).
     """
+    from mededkg.sandbox import WRITE_PRELOAD, WorkerFailed, run_isolated
+
     text = prepare_update(
         update,
-        allowlist=config.service_allowlist,
         using=using,
         using_named=using_named,
+        max_kb=config.query_max_kb,
+        max_depth=config.query_max_depth,
     )
+    try:
+        # The lock is taken here, so it is re-entrant for this process's callers
+        # and dropped by the kernel if this process dies; the child writes under it.
+        with write_lock(config.store_path):
+            return run_isolated(
+                apply_update, config, text, base_iri, preload=WRITE_PRELOAD
+            )
+    except WorkerFailed as error:
+        raise UpdateError(
+            "the update could not be applied: the process applying it stopped "
+            "(a text the engine cannot handle); nothing was changed"
+        ) from error
+
+
+def apply_update(config: Config, text: str, base_iri: str | None) -> WriteResult:
+    """Check, isolate and apply *text* in this (child) process, under the write lock
+    its parent holds; see :func:`run_update`."""
+    try:
+        federated = federation.check_update(text, config.service_allowlist)
+    except federation.Uncheckable:
+        federated = False  # rdflib cannot read it: the engine decides, offline
+    except federation.RefusedOperation as error:
+        raise UpdateError(str(error)) from error
+    if not federated and not isolation.cut_network().closed:
+        # no kernel isolation on this host: only what rdflib can check runs
+        try:
+            federation.check_update(text, config.service_allowlist)
+        except federation.RefusedOperation as error:
+            raise UpdateError(str(error)) from error
 
     def change(staged: ox.Store) -> bool:
         try:
@@ -243,6 +269,7 @@ def run_update(
             raise UpdateError(f"the update failed: {error}") from error
         return False
 
+    assume_write_lock(config.store_path)  # the parent holds it for us
     return _commit(config, change, clears_all=clears_all(text))
 
 

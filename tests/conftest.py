@@ -4,6 +4,8 @@ waitress server on a free loopback port."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +15,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from waitress import wasyncore
-from waitress.server import create_server
 
 from mededkg.build import build
 from mededkg.resources import default_root
 from mededkg.settings import Config, load_config
-from mededkg.store import Store
+from mededkg.store import Store, builds_dir
 from webapp import create_app
 from webapp.context import EXTENSION, AppState
+from webapp.server import make_server
 
 TESTS = Path(__file__).parent
 FIXTURE_ROOT = TESTS / "data" / "project"
@@ -31,6 +33,16 @@ def make_config(root: Path, store_path: Path, **overrides: Any) -> Config:
     return load_config(
         {"root": str(root), "store_path": str(store_path), **overrides}, {}
     )
+
+
+def private_store(source: Config, folder: Path) -> Path:
+    """A store link in *folder* to a private copy of *source*'s current build, for a
+    test that writes (the session's fixture store stays untouched)."""
+    store_path = folder / "store"
+    target = builds_dir(store_path) / "copy"
+    shutil.copytree(source.store_path.resolve(), target)
+    os.symlink(os.path.relpath(target, folder), store_path)
+    return store_path
 
 
 # --- the tiny fixture project -------------------------------------------------------
@@ -94,22 +106,24 @@ def repo_live_url(repo_app: Flask) -> Iterator[str]:
 
 
 def _serve(app: Flask, *, threads: int = 8) -> Iterator[str]:
-    """Serve *app* with waitress on a free loopback port; stop it and its query
-    workers afterwards."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    """Serve *app* with waitress on a free loopback port, with the HTTP limits of its
+    settings (as ``mededkg serve`` does); stop it and its query workers afterwards."""
+    config = app.config["MEDEDKG"]
+    assert isinstance(config, Config)
+    server = make_server(app, config, host="127.0.0.1", port=0, threads=threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+        yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         # Close the sockets from the server's own loop thread: closing them from
         # here races with its select() (EBADF in the thread).
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         thread.join(timeout=10)
-        server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+        server.task_dispatcher.shutdown()
         state = app.extensions.get(EXTENSION)
-        if isinstance(state, AppState) and state.pool is not None:
-            state.pool.close()
+        if isinstance(state, AppState):
+            state.close()  # the query pool and its networked twin, if any
 
 
 def sparql_select(

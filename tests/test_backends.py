@@ -704,4 +704,4 @@ def test_serve_in_memory_keeps_the_worker_time_limit(fixture_config: Config) -> 
         )
         assert response.get_json()["results"]["bindings"][0]["n"]["value"] == "55"
     finally:
-        state.pool.close()
+        state.close()

@@ -29,6 +29,7 @@ from mededkg.terms import to_rdflib
 from mededkg.void import void_description
 from tests.conftest import sparql_select
 from webapp import create_app
+from webapp.urls import CONFIG_KEY
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 W3C_FORMATS = "http://www.w3.org/ns/formats/"
@@ -234,12 +235,30 @@ def test_has_endpoint_triple_matching_the_url_on_a_live_server(live_url: str) ->
     assert one(graph, service(graph), SD.endpoint) == URIRef(live_url + "/sparql")
 
 
-def test_has_endpoint_triple_following_the_requested_host(app: Flask) -> None:
+def test_endpoint_triple_ignores_the_requested_host(app: Flask) -> None:
     client = app.test_client()
-    response = client.get("/sparql", base_url="https://kg.example.org:8443/mirror/")
+    response = client.get("/sparql", base_url="https://evil.example:8443/mirror/")
     graph = turtle(response)
+    endpoint = str(one(graph, service(graph), SD.endpoint))
+    assert endpoint == app.config[CONFIG_KEY] + "sparql"
+    assert "evil.example" not in response.get_data(as_text=True)
+
+
+def test_endpoint_and_dumps_follow_public_base_url(fixture_config: Config) -> None:
+    app = create_app(
+        fixture_config.replace(
+            query_workers=0, public_base_url="https://kg.example.org:8443/mirror/"
+        )
+    )
+    client = app.test_client()
+    graph = turtle(client.get("/sparql", base_url="http://evil.example/"))
     assert one(graph, service(graph), SD.endpoint) == URIRef(
         "https://kg.example.org:8443/mirror/sparql"
+    )
+    void = turtle(client.get("/.well-known/void", base_url="http://evil.example/"))
+    dumps = {str(d) for d in void.objects(DATASET, VOID.dataDump)}
+    assert dumps and all(
+        d.startswith("https://kg.example.org:8443/mirror/downloads/") for d in dumps
     )
 
 
@@ -354,9 +373,9 @@ def void_graph(repo_app: Flask) -> Graph:
 
 def test_void_dataset_basics(void_graph: Graph) -> None:
     assert (DATASET, RDF.type, VOID.Dataset) in void_graph
-    assert one(void_graph, DATASET, VOID.sparqlEndpoint) == URIRef(
-        "http://localhost/sparql"
-    )
+    endpoint = str(one(void_graph, DATASET, VOID.sparqlEndpoint))
+    # the public base: http://HOST:PORT/ of the settings (or of a live server)
+    assert endpoint.startswith("http://127.0.0.1:") and endpoint.endswith("/sparql")
     assert one(void_graph, DATASET, VOID.uriSpace) == Literal(BASE)
     assert one(void_graph, DATASET, DCTERMS.title)
     # the whole-dataset dumps that keep the graphs: TriG, N-Quads, JSON-LD

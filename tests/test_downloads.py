@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -16,6 +17,7 @@ from mededkg.formats import RDF_FORMATS
 from mededkg.settings import Config
 from mededkg.store import Store
 from mededkg.terms import to_rdflib
+from webapp.urls import CONFIG_KEY
 
 
 def _graph_of(store: Store, iri: str | None) -> Graph:
@@ -142,5 +144,6 @@ def test_void_lists_the_whole_dataset_dumps(client: FlaskClient) -> None:
     whole = {r["url"] for r in listing if r["graph"] is None and not r["graphs_merged"]}
     assert dumps == whole and len(whole) == 3
     for url in dumps:
-        with client.get(url.replace("http://localhost", "")) as response:
+        assert url.startswith(client.application.config[CONFIG_KEY])
+        with client.get(urlsplit(url).path) as response:
             assert response.status_code == 200

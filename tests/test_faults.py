@@ -254,9 +254,16 @@ def update_harness(runs: int, folder: Path, template: Path, seed: int = 3) -> Ta
                     acknowledged.add(n)
                 n += 1
 
+        before = len(acknowledged)
         sender = threading.Thread(target=client, args=(next_n, url, stop))
         sender.start()
-        time.sleep(rng.uniform(0.05, 1.0))
+        # kill at a random moment once writes are flowing (the first one of a server
+        # also starts its update process server: slow on a loaded machine)
+        for _ in range(600):
+            if len(acknowledged) > before or not sender.is_alive():
+                break
+            time.sleep(0.1)
+        time.sleep(rng.uniform(0.0, 1.0))
         kill_session(process)
         stop.set()
         sender.join(timeout=30)

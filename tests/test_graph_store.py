@@ -4,6 +4,7 @@ identification, every method, content negotiation, safe body parsing."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -16,6 +17,7 @@ from mededkg.settings import Config
 from tests.conftest import FIXTURE_ROOT, _serve, make_config
 from tests.test_write import AUTH, BASE, M, fresh_config
 from webapp import create_app
+from webapp.urls import public_url
 
 TURTLE = "text/turtle; charset=utf-8"
 PERSON = """
@@ -193,16 +195,26 @@ def test_bad_bodies_change_nothing(
     assert config.store_path.resolve() == before
 
 
+def public_base(client: FlaskClient) -> str:
+    """The base of the app's absolute URLs (public_base_url, else host:port)."""
+    with client.application.app_context():
+        return public_url()
+
+
 def test_post_to_the_endpoint_creates_a_graph(client: FlaskClient) -> None:
     response = client.post(
-        "/graph-store", data=PERSON, headers={**AUTH, "Content-Type": TURTLE}
+        "/graph-store",
+        data=PERSON,
+        headers={**AUTH, "Content-Type": TURTLE, "Host": "attacker.example"},
     )
     assert response.status_code == 201
     location = response.headers["Location"]
-    assert location.startswith("http://localhost/graph-store/")
+    # named under the server's own base URL, never the request's Host header
+    assert location.startswith(public_base(client) + "graph-store/")
+    assert "attacker.example" not in location
     assert fetched(client, f"/graph-store?graph={location}").isomorphic(parsed(PERSON))
     # the new graph is also its own direct URL
-    direct = location.removeprefix("http://localhost")
+    direct = urlsplit(location).path
     assert fetched(client, direct).isomorphic(parsed(PERSON))
 
 
@@ -213,7 +225,7 @@ def test_direct_identification_names_the_graph_by_its_url(client: FlaskClient) -
         headers={**AUTH, "Content-Type": TURTLE},
     )
     assert response.status_code == 201
-    by_iri = "/graph-store?graph=http://localhost/graph-store/person/1.ttl"
+    by_iri = f"/graph-store?graph={public_base(client)}graph-store/person/1.ttl"
     assert fetched(client, by_iri).isomorphic(parsed(PERSON))
     assert client.delete("/graph-store/person/1.ttl", headers=AUTH).status_code == 204
     assert client.get("/graph-store/person/1.ttl", headers=AUTH).status_code == 404

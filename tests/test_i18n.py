@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import requests
 from flask.testing import FlaskClient
 
 from webapp.i18n import LANGUAGES, STRINGS
@@ -57,3 +58,24 @@ def test_switch_links_keep_the_page_and_its_parameters(client: FlaskClient) -> N
         link.startswith("/institutions?") and "q=capital" in link and "lang=zh" in link
         for link in links
     )
+
+
+def test_only_a_bounded_prefix_of_accept_language_is_read(live_url: str) -> None:
+    # Thousands of items under the server's header cap: the language is chosen from
+    # the first 512 characters (MAX_ACCEPT_LANGUAGE), so a "zh" after them is unseen.
+    padding = "x-pad;q=0.5, " * 1000
+    assert len(padding) > 10_000
+    for path in ("/degrees", "/id/organization/ror-example"):
+        response = requests.get(
+            live_url + path,
+            headers={"Accept-Language": padding + "zh"},
+            timeout=30,
+        )
+        assert response.status_code == 200, path
+        assert '<html lang="en">' in response.text, path
+    near = requests.get(
+        live_url + "/degrees",
+        headers={"Accept-Language": "x-pad;q=0.5, zh, " + padding},
+        timeout=30,
+    )
+    assert '<html lang="zh-Hans">' in near.text

@@ -15,6 +15,7 @@ from mededkg.formats import RDF_FORMATS, RESULT_FORMATS
 from mededkg.namedqueries import PARAM_TYPES, named_queries
 from mededkg.resources import queries_dir
 from mededkg.settings import Config
+from webapp import create_app
 from webapp.openapi import PARAM_SCHEMAS
 
 
@@ -136,7 +137,12 @@ def test_named_query_runs_as_documented(client: FlaskClient) -> None:
     assert response.mimetype in operation["responses"]["200"]["content"]
 
 
-def test_server_url_is_where_it_was_asked(app: Flask) -> None:
+def test_server_url_is_the_public_base_url(fixture_config: Config) -> None:
+    app = create_app(
+        fixture_config.replace(
+            query_workers=0, public_base_url="https://kg.example.org/base/"
+        )
+    )
     client = app.test_client()
-    response = client.get("/api/openapi.json", base_url="https://kg.example.org/base/")
+    response = client.get("/api/openapi.json", base_url="http://evil.example/")
     assert response.get_json()["servers"] == [{"url": "https://kg.example.org/base"}]

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import requests
 from flask.testing import FlaskClient
 from rdflib import Graph, URIRef
 
-from tests.conftest import sparql_select
+from mededkg.build import build
+from mededkg.stats import Stats
+from mededkg.store import Store
+from tests.conftest import FIXTURE_ROOT, _serve, make_config, sparql_select
+from webapp import create_app, pages
 
 
 def test_home_lists_graphs_and_classes(client: FlaskClient) -> None:
@@ -63,3 +71,32 @@ def test_every_page_has_the_layout_and_no_inline_script(
         assert 'href="/query"' in page and 'href="/downloads"' in page, path
         assert "<script" not in page and " onclick=" not in page, path
         assert " style=" not in page, path
+
+
+@pytest.mark.server
+def test_home_counts_are_computed_once_per_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(FIXTURE_ROOT, tmp_path / "store", query_workers=0)
+    build(config)
+    counted: list[Stats] = []
+
+    def counting_stats(store: Store) -> Stats:
+        counted.append(real_stats(store))
+        return counted[-1]
+
+    real_stats = pages.stats
+    monkeypatch.setattr(pages, "stats", counting_stats)
+    for url in _serve(create_app(config)):
+        before = requests.get(url + "/?format=json", timeout=30).json()
+        for _ in range(3):
+            assert requests.get(url + "/", timeout=30).status_code == 200
+        assert len(counted) == 1
+        extra = tmp_path / "extra.ttl"
+        extra.write_text('<https://example.org/s> <https://example.org/p> "o" .\n')
+        build(config, [extra])  # a new build: the store link moves
+        after = requests.get(url + "/?format=json", timeout=30).json()
+        assert len(counted) == 2
+        assert after["triples"] > before["triples"]
+        assert requests.get(url + "/", timeout=30).status_code == 200
+        assert len(counted) == 2

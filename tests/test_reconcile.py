@@ -25,6 +25,8 @@ from referencing.jsonschema import DRAFT7
 
 from mededkg.names import normalise
 from mededkg.reconcile import PROPERTIES, Constraint, Index, Query, province_code
+from mededkg.settings import Config
+from webapp import create_app
 
 pytestmark = pytest.mark.server
 
@@ -294,6 +296,92 @@ def test_malformed_requests_get_the_error_shape(
     assert set(payload["error"]) == {"status", "title", "message"}
     assert message in payload["error"]["message"]
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+HUGE_INT = "1" + "0" * 4300  # 4,301 digits: beyond Python's int() conversion limit
+DEEP = "[" * 100_000
+EXTEND_MOE = json.dumps(
+    {"ids": [PUMC], "properties": [{"id": "moeCode", "settings": {"limit": 0}}]}
+).replace("0}", "LIMIT}")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"queries": '{"q0": {"query": "x", "limit": NaN}}'}, "NaN is not a JSON"),
+        ({"queries": '{"q0": {"query": "x", "limit": -Infinity}}'}, "Infinity"),
+        ({"queries": '{"q0": {"query": "x", "limit": 1e999}}'},
+         "'limit' must be a finite number"),
+        ({"queries": '{"q0": {"query": "x", "limit": ' + HUGE_INT + "}}"},
+         "cannot be read"),
+        ({"queries": DEEP}, "nested too deeply"),
+        ({"extend": DEEP}, "nested too deeply"),
+        ({"extend": EXTEND_MOE.replace("LIMIT", "1e999")},
+         "setting 'limit' must be a finite number"),
+        ({"extend": EXTEND_MOE.replace("LIMIT", f'"{HUGE_INT}"')},
+         "setting 'limit' must be a number"),
+    ],
+    ids=["limit-nan", "limit-infinity", "limit-1e999", "limit-4301-digits",
+         "queries-nested-100000", "extend-nested-100000", "extend-limit-1e999",
+         "extend-limit-4301-digits"],
+)  # fmt: skip
+def test_hostile_numbers_and_nesting_get_400(
+    repo_live_url: str, data: dict[str, str], message: str
+) -> None:
+    response = requests.post(f"{repo_live_url}/reconcile", data=data, timeout=30)
+    assert_error_shape(response, 400)
+    assert message in response.json()["error"]["message"]
+    assert requests.get(f"{repo_live_url}/reconcile", timeout=30).ok
+
+
+def test_huge_but_readable_numbers_are_answered(repo_live_url: str) -> None:
+    long_int = "9" * 4000  # within int()'s limit, far beyond a float
+    batch = json.dumps(
+        {
+            "q0": {
+                "query": "北京协和医学院",
+                "limit": "LONG",
+                "properties": [{"pid": "moeCode", "v": "LONG"}],
+            }
+        }
+    ).replace('"LONG"', long_int)
+    response = requests.post(
+        f"{repo_live_url}/reconcile", data={"queries": batch}, timeout=30
+    )
+    assert response.status_code == 200, response.text[:300]
+    validate("reconciliation-result-batch", response.json())
+    assert top(response.json(), "q0")
+
+
+def test_manifest_urls_ignore_the_host_header(repo_live_url: str) -> None:
+    response = requests.get(
+        f"{repo_live_url}/reconcile", headers={"Host": "evil.example"}, timeout=30
+    )
+    manifest = response.json()
+    urls = [
+        manifest["view"]["url"],
+        manifest["preview"]["url"],
+        *(s["service_url"] for s in manifest["suggest"].values()),
+        manifest["extend"]["propose_properties"]["service_url"],
+    ]
+    assert all(url.startswith(repo_live_url + "/") for url in urls), urls
+
+
+def test_manifest_urls_start_with_public_base_url(
+    fixture_config: Config,
+) -> None:
+    config = fixture_config.replace(
+        query_workers=0, public_base_url="https://kg.example.org/mededkg"
+    )
+    client = create_app(config).test_client()
+    manifest = client.get("/reconcile", base_url="http://evil.example/").get_json()
+    assert manifest["view"]["url"] == "https://kg.example.org/mededkg/{{id}}"
+    assert manifest["preview"]["url"].startswith(
+        "https://kg.example.org/mededkg/reconcile/preview?"
+    )
+    assert manifest["suggest"]["entity"]["service_url"] == (
+        "https://kg.example.org/mededkg/reconcile"
+    )
 
 
 # --- suggest, preview ----------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from mededkg.guard import service_endpoints
+from mededkg.federation import query_services
 from mededkg.load import project_sources
 from mededkg.namedqueries import named_queries
 from mededkg.query import Limits, SelectResult, execute
@@ -152,7 +152,7 @@ def test_every_named_query_runs_through_the_endpoint(repo_client: FlaskClient) -
     assert len([q for q in queries if q.startswith("cq")]) == 15
     for name, query in queries.items():
         response = repo_client.get(f"/api/queries/{name}")
-        if service_endpoints(query.text):
+        if query_services(query.text):
             # federated examples need their endpoint allow-listed (test_federation.py)
             assert response.status_code == 400, name
             assert "service_allowlist" in response.get_json()["error"]["message"]

@@ -4,10 +4,12 @@ Flask's test client and through real SPARQL clients against a real waitress serv
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
 import pytest
+import requests
 from flask.testing import FlaskClient
 from rdflib import Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
@@ -225,3 +227,32 @@ def test_live_ask_as_in_the_readme(live_url: str) -> None:
         timeout=10,
     )
     assert json.loads(response.text)["boolean"] is True
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("method", "kwargs"),
+    [
+        ("get", {"params": {"update": "DROP ALL"}}),
+        ("get", {"params": {"update": "DROP ALL", "query": "ASK {}"}}),
+        ("post", {"data": {"update": "DROP ALL"}}),
+        ("post", {"data": {"query": "ASK {}", "update": "DROP ALL"}}),
+        (
+            "post",
+            {
+                "params": {"update": "DROP ALL"},
+                "data": "ASK {}",
+                "headers": {"Content-Type": "application/sparql-query"},
+            },
+        ),
+    ],
+    ids=["get-update", "get-query-and-update", "form-update", "form-both", "direct"],
+)
+def test_update_parameter_is_refused_pointing_to_post_update(
+    live_url: str, method: str, kwargs: dict[str, Any]
+) -> None:
+    response = requests.request(method, live_url + "/sparql", timeout=30, **kwargs)
+    assert response.status_code == 400
+    assert "POST /update" in response.json()["error"]["message"]
+    still = requests.get(live_url + "/sparql", params={"query": "ASK {}"}, timeout=30)
+    assert still.status_code == 200

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mededkg.backends import open_store
 from mededkg.errors import ConfigError
-from mededkg.sandbox import QueryPool
+from mededkg.isolation import Isolation, probe
+from mededkg.sandbox import QueryPool, start_fork_server
 from mededkg.settings import Config, load_config
 from mededkg.store import Store
 from webapp import (  # pages: browsers, language, IRIs
@@ -26,8 +30,10 @@ from webapp import (  # pages: browsers, language, IRIs
     security,
     sparql,
     update,
+    urls,
 )
 from webapp.context import EXTENSION, AppState, StoreHolder, limits_of
+from webapp.server import body_limit
 
 
 def create_app(config: Config | None = None, *, store: Store | None = None) -> Flask:
@@ -43,7 +49,8 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
     """
     config = config or load_config()
     app = Flask(__name__)
-    app.config.update(MEDEDKG=config, MAX_CONTENT_LENGTH=1024 * 1024)
+    app.config.update(MEDEDKG=config, MAX_CONTENT_LENGTH=body_limit(config))
+    urls.init_app(app, config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if store is None:
         store = open_store(config, serving=True)
@@ -52,20 +59,21 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
             f"writes (update_token) need the embedded store back-end, not "
             f"{store.backend}: unset update_token, or load changes with `mededkg build`"
         )
-    pool = None
+    pool = federation_pool = None
+    kernel = Isolation()
     # Remote queries already run out of process (the HTTP timeout is their limit);
     # the memory back-end's rdflib dataset cannot be shared with worker processes.
     if config.query_workers and store.backend == "embedded":
+        kernel = probe()
         location = store.location or config.store_path
-        pool = QueryPool(
-            location,
-            limits_of(config),
-            workers=config.query_workers,
-            queue_timeout=config.queue_timeout,
-            memory_mb=config.worker_memory_mb,
-            in_memory=config.serve_in_memory,
-        )
-    app.extensions[EXTENSION] = AppState(config, StoreHolder(store), pool)
+        pool = _pool(config, location, config.query_workers, isolate=True)
+        if config.service_allowlist and kernel.closed:
+            federation_pool = _pool(config, location, 1, isolate=False)
+    if config.update_token:
+        start_fork_server()  # updates are parsed and applied in its children
+    app.extensions[EXTENSION] = AppState(
+        config, StoreHolder(store), pool, federation_pool, kernel
+    )
     errors.register(app)
     security.init_app(app)
     ratelimit.init_app(app)
@@ -81,4 +89,24 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
     app.register_blueprint(browse.bp)
     app.register_blueprint(resources.bp)  # last: every other path under the base
     app.wsgi_app = fastpath.FastQueries(app)  # type: ignore[method-assign]
+    if config.trusted_proxies:
+        # Outermost, so the fast path and the rate limit both see the client's
+        # address; with 0 proxies X-Forwarded-* is never read (anyone can send it).
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=0
+        )
     return app
+
+
+def _pool(config: Config, location: Path, workers: int, *, isolate: bool) -> QueryPool:
+    return QueryPool(
+        location,
+        limits_of(config),
+        workers=workers,
+        queue_timeout=config.queue_timeout,
+        memory_mb=config.worker_memory_mb,
+        in_memory=config.serve_in_memory,
+        isolate=isolate,
+        client_queries=config.client_queries,
+    )

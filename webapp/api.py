@@ -42,7 +42,7 @@ def run_query(name: str) -> Response:
         substitutions=bindings,
         base_iri=request.base_url,
     )
-    return respond(state().run(job), state().limits.max_rows)
+    return respond(state().run(job, request.remote_addr or ""), state().limits.max_rows)
 
 
 def _describe(query: NamedQuery) -> dict[str, object]:

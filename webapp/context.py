@@ -13,9 +13,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
 
-from mededkg.query import Limits
+from mededkg.errors import QueryError
+from mededkg.federation import nested_message
+from mededkg.isolation import Isolation
+from mededkg.query import Limits, limits_for
 from mededkg.sandbox import Answer, Job, QueryPool, answer, checked
 from mededkg.settings import Config
 from mededkg.store import Store
@@ -35,11 +38,15 @@ class StoreHolder:
 
 @dataclass(frozen=True)
 class AppState:
-    """The settings, the store and (unless ``query_workers`` is 0) the worker pool."""
+    """The settings, the store and (unless ``query_workers`` is 0) the worker pool;
+    with a ``service_allowlist`` on a host that isolates workers, also the pool's
+    networked twin for allow-listed SERVICE queries."""
 
     config: Config
     holder: StoreHolder
     pool: QueryPool | None
+    federation_pool: QueryPool | None = None
+    isolation: Isolation = field(default_factory=Isolation)
 
     @property
     def store(self) -> Store:
@@ -52,12 +59,37 @@ class AppState:
         """Query limits from the settings."""
         return limits_of(self.config)
 
-    def run(self, job: Job) -> Answer:
-        """Run a query job in a worker (hard time limit) or, without a pool, here."""
+    def run(self, job: Job, client: str = "") -> Answer:
+        """Run a query job for *client* (its IP) in a worker (hard time limit, no
+        network) or, without a pool, here."""
         store = self.store
+        if self.pool is None:
+            try:
+                return checked(answer(store, self.limits, job))
+            except RecursionError:  # in-process only; workers answer it themselves
+                raise QueryError(nested_message()) from None
+        result = self.pool.run(job, client)
+        if result.kind == "federate":
+            if self.federation_pool is None:
+                raise QueryError("SERVICE is not available on this server")
+            result = self.federation_pool.run(job, client)
+        return result
+
+    def egress(self) -> str:
+        """How this server keeps queries off the network, in one line."""
         if self.pool is not None:
-            return self.pool.run(job)
-        return checked(answer(store, self.limits, job))
+            return self.isolation.describe()
+        return (
+            "queries run in the server process, which has the network: SERVICE must "
+            "be allow-listed and rdflib's parser must be able to check the query "
+            "(see docs/security.md)"
+        )
+
+    def close(self) -> None:
+        """Stop the query workers."""
+        for pool in (self.pool, self.federation_pool):
+            if pool is not None:
+                pool.close()
 
     def refresh(self) -> bool:
         """Reopen the store if its link now points at another build.
@@ -83,8 +115,9 @@ class AppState:
             self.holder.current = Store.open(
                 self.config.store_path, in_memory=self.config.serve_in_memory
             )
-            if self.pool is not None:
-                self.pool.reload(self.holder.current.location or target)
+            for pool in (self.pool, self.federation_pool):
+                if pool is not None:
+                    pool.reload(self.holder.current.location or target)
         return True
 
 
@@ -106,12 +139,17 @@ def _target(link: Path) -> Path | None:
 
 
 def limits_of(config: Config) -> Limits:
-    """The query limits a configuration sets."""
-    return Limits(config.query_timeout, config.result_limit, config.service_allowlist)
+    """The query limits a configuration sets (query text from clients: untrusted)."""
+    return limits_for(config)
 
 
 def state() -> AppState:
     """The :class:`AppState` of the current app."""
-    found = current_app.extensions[EXTENSION]
+    return app_state(current_app)
+
+
+def app_state(app: Flask) -> AppState:
+    """The :class:`AppState` of *app*."""
+    found = app.extensions[EXTENSION]
     assert isinstance(found, AppState)
     return found

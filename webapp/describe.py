@@ -38,6 +38,7 @@ from webapp.api import RESERVED
 from webapp.context import state
 from webapp.i18n import tr
 from webapp.openapi import openapi_document
+from webapp.urls import public_url, public_url_for
 
 bp = Blueprint("describe", __name__)
 
@@ -74,6 +75,7 @@ def service_description(
     void_url: str,
     update: bool = False,
     federated: bool = False,
+    egress: str = "",
 ) -> Graph:
     """Describe the SPARQL service at *endpoint* with the Service Description terms.
 
@@ -84,6 +86,7 @@ def service_description(
         void_url: where the VoID description is served (``rdfs:seeAlso``).
         update: whether SPARQL Update is enabled (an update token is set).
         federated: whether ``SERVICE`` may call other endpoints (an allow-list).
+        egress: how queries are kept off the network (``rdfs:comment``).
     """
     graph = Graph()
     for prefix, namespace in PREFIXES.items():
@@ -99,6 +102,8 @@ def service_description(
     graph.add((service, SD.feature, SD.UnionDefaultGraph))
     if federated:
         graph.add((service, SD.feature, SD.BasicFederatedQuery))
+    if egress:
+        graph.add((service, RDFS.comment, Literal(egress, lang="en")))
 
     dataset = dataset_iri(base_iri)
     graph.add((service, SD.defaultDataset, dataset))
@@ -125,11 +130,12 @@ def service_description_response() -> Response:
     config = state().config
     graph = service_description(
         state().store,
-        endpoint=url_for("sparql.query", _external=True),
+        endpoint=public_url_for("sparql.query"),
         base_iri=config.base_iri,
-        void_url=url_for("describe.void", _external=True),
+        void_url=public_url_for("describe.void"),
         update=bool(config.update_token),
         federated=bool(config.service_allowlist),
+        egress=state().egress(),
     )
     return _rdf_response(
         graph,
@@ -147,7 +153,7 @@ def void() -> Response:
     graph = build_void(
         state().store,
         base_iri=state().config.base_iri,
-        endpoint=url_for("sparql.query", _external=True),
+        endpoint=public_url_for("sparql.query"),
         dumps=dumps(),
     )
     return _rdf_response(
@@ -166,7 +172,7 @@ def openapi() -> Response:
         current_app.url_map,
         current_app.view_functions,
         named_queries(queries_dir(state().config.root)),
-        server_url=request.url_root.rstrip("/"),
+        server_url=public_url().rstrip("/"),
         reserved=frozenset(RESERVED),
     )
     return jsonify(document)
@@ -179,7 +185,7 @@ def dumps() -> Sequence[str]:
     if location is None:
         return ()
     return [
-        request.url_root + "downloads/" + d.file
+        public_url("downloads/" + d.file)
         for d in read_index(dumps_folder(location))
         if d.graph is None and not d.graphs_merged
     ]

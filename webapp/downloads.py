@@ -18,6 +18,7 @@ from flask import (
 
 from mededkg.dumps import Dump, dumps_folder, find, read_index
 from webapp.context import state
+from webapp.urls import public_url
 
 bp = Blueprint("downloads", __name__, url_prefix="/downloads")
 
@@ -32,10 +33,7 @@ def listing() -> Response | str:
     )
     if wants_json:
         return jsonify(
-            [
-                {**asdict(d), "url": request.url_root + "downloads/" + d.file}
-                for d in dumps
-            ]
+            [{**asdict(d), "url": public_url("downloads/" + d.file)} for d in dumps]
         )
     return render_template("downloads.html", dumps=dumps)
 

@@ -12,7 +12,13 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from mededkg.errors import MedEdKGError, QueryNotFound, QueryTimeout
-from mededkg.sandbox import OutOfMemory, Overloaded, WorkerFailed
+from mededkg.sandbox import (
+    ClientBusy,
+    NotRepresentable,
+    OutOfMemory,
+    Overloaded,
+    WorkerFailed,
+)
 from mededkg.write import (
     GraphNotFound,
     NotAuthorized,
@@ -58,7 +64,7 @@ def register(app: Flask) -> None:
     def input_error(error: MedEdKGError) -> Response:
         status, title = _STATUS.get(type(error), (400, "Bad Request"))
         response = error_response(status, title, str(error))
-        if status == 503:
+        if status in (429, 503):
             response.headers["Retry-After"] = "5"
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="MedEdKG writes"'
@@ -75,6 +81,8 @@ _STATUS: dict[type[MedEdKGError], tuple[int, str]] = {
     QueryTimeout: (504, "Query Timeout"),
     QueryNotFound: (404, "Not Found"),
     Overloaded: (503, "Service Unavailable"),
+    ClientBusy: (429, "Too Many Requests"),
+    NotRepresentable: (406, "Not Acceptable"),
     WorkerFailed: (503, "Service Unavailable"),
     OutOfMemory: (503, "Service Unavailable"),
     NotAuthorized: (401, "Unauthorized"),

@@ -75,7 +75,7 @@ class FastQueries:
         job = Job(query, results, rdf, base_iri=_base_url(environ))
         max_rows = self.state.limits.max_rows
         try:
-            answer = self.state.run(job)
+            answer = self.state.run(job, environ.get("REMOTE_ADDR", ""))
         except MedEdKGError as error:
             make = functools.partial(_raise, error)
             return self._in_flask(environ, start_response, make)
@@ -86,7 +86,8 @@ class FastQueries:
 
     def _query(self, environ: WSGIEnvironment) -> str | None:
         """The query of a plain request, or ``None`` to leave the request to Flask
-        (with its body put back)."""
+        (with its body put back): any other parameter — ``update`` included, which
+        Flask refuses with 400 — sends the request there."""
         method = environ.get("REQUEST_METHOD")
         if method == "GET":
             text: str = environ.get("QUERY_STRING", "")

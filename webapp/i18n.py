@@ -9,15 +9,23 @@ follows the visitor from page to page), then the ``lang`` cookie, then the brows
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Flask, Response, request, url_for
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 #: Interface languages; the first is the default.
 LANGUAGES: tuple[str, ...] = ("en", "zh")
 
 #: Cookie (shared with the query editor) that keeps the chosen language.
 COOKIE = "lang"
+
+#: Most characters of ``Accept-Language`` read. Browsers send a few dozen; every
+#: label on a page asks for the language, so parsing all of a huge header each time
+#: made one request cost seconds.
+MAX_ACCEPT_LANGUAGE = 512
 
 #: Names of the languages, in themselves (for the switch).
 LANGUAGE_NAMES: dict[str, str] = {"en": "English", "zh": "中文"}
@@ -254,7 +262,27 @@ def ui_language() -> str:
     for candidate in (request.args.get("lang"), request.cookies.get(COOKIE)):
         if candidate in LANGUAGES:
             return candidate
-    best = request.accept_languages.best_match(["en", "zh", "zh-CN", "zh-Hans"])
+    return browser_language(request.headers.get("Accept-Language", ""))
+
+
+def browser_language(header: str) -> str:
+    """The interface language an ``Accept-Language`` header prefers, read from its
+    first :data:`MAX_ACCEPT_LANGUAGE` characters (whole items only).
+
+    >>> browser_language("fr;q=0.9, zh-CN;q=0.8, en;q=0.1")
+    'zh'
+    >>> browser_language("x-padding;q=0.5, " * 10_000 + "zh")
+    'en'
+    """
+    if len(header) > MAX_ACCEPT_LANGUAGE:
+        header = header[:MAX_ACCEPT_LANGUAGE].rpartition(",")[0]
+    return _language_of(header)
+
+
+@functools.lru_cache(maxsize=256)
+def _language_of(header: str) -> str:
+    accepted = parse_accept_header(header, LanguageAccept)
+    best = accepted.best_match(["en", "zh", "zh-CN", "zh-Hans"])
     if best and best.lower().startswith("zh"):
         return "zh"
     return LANGUAGES[0]

@@ -7,8 +7,10 @@ picking a label in the interface language, prefixed names and RDF content negoti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+import threading
+import time
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -17,6 +19,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     jsonify,
     render_template,
     request,
@@ -30,7 +33,7 @@ from mededkg.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, graph_iri
 from mededkg.load import graph_name as short_graph_name
 from mededkg.namespaces import PREFIXES
 from mededkg.ontodoc import describe
-from mededkg.stats import stats
+from mededkg.stats import Stats, stats
 from mededkg.store import Store
 from mededkg.terms import to_rdflib
 from webapp.context import state
@@ -271,15 +274,62 @@ def category_counts(edition: str) -> list[tuple[str, str, str, int]]:
     ]
 
 
+# --- the home page's counts, once per build -----------------------------------------
+#: Key of the home page's cache in ``app.extensions``.
+HOME_EXTENSION = "mededkg.home"
+#: Seconds the counts of a store without a build folder (memory or remote back-end)
+#: are kept: a remote load can change them without a new build to notice.
+UNVERSIONED_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class HomeCounts:
+    """What the home page shows, in no particular language."""
+
+    summary: Stats
+    sources: dict[str, list[SourceInfo]]
+    provinces: list[tuple[str, int]]
+    categories: list[tuple[str, str, str, int]]
+
+
+@dataclass
+class _HomeCache:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    key: Hashable = None
+    counts: HomeCounts | None = None
+
+
+def home_counts() -> HomeCounts:
+    """The home page's counts for the build the app serves now, computed on the
+    first request after each build (they cost most of a second on the real graph)."""
+    cache = current_app.extensions.setdefault(HOME_EXTENSION, _HomeCache())
+    assert isinstance(cache, _HomeCache)
+    store = state().store
+    # A new build (a write too) is a new folder: its location is the build's identity.
+    key: Hashable = store.location or (
+        id(store),
+        int(time.monotonic() // UNVERSIONED_SECONDS),
+    )
+    with cache.lock:
+        if cache.counts is None or cache.key != key:
+            cache.counts = HomeCounts(
+                stats(store),
+                graph_sources(),
+                province_counts(),
+                category_counts(DEFAULT_EDITION),
+            )
+            cache.key = key
+        return cache.counts
+
+
 # --- routes ----------------------------------------------------------------------
 @bp.route("/")
 def home() -> Response | str:
     """What the graph is: triples per named graph, classes with instance counts,
     sources and licences, and charts of institutions and disciplines."""
-    summary = stats(state().store)
-    sources = graph_sources()
-    provinces = province_counts()
-    categories = category_counts(DEFAULT_EDITION)
+    counts = home_counts()
+    summary, sources = counts.summary, counts.sources
+    provinces, categories = counts.provinces, counts.categories
     if wants_json():
         return jsonify(
             {

@@ -1,9 +1,13 @@
-"""Per-client rate limit: a token bucket per client IP on the query and write paths.
+"""Per-client rate limit: a token bucket per client IP on every path but static files.
 
 Each client IP gets a bucket of ``rate_burst`` tokens refilled at ``rate_limit``
 tokens a second; a request takes one. A client whose bucket is empty gets 429 with
 ``Retry-After`` (seconds until a token is back), so a flooding client is slowed down
-without touching the latency of the others. Pages and static files are not limited.
+without touching the latency of the others. The endpoint, the API, the write paths,
+reconciliation and the pages share one bucket per client (a page runs queries too);
+static files cost nothing to serve and are not limited. The client IP is the
+connection's address, or the one trusted proxies report (``trusted_proxies``, applied
+by :class:`werkzeug.middleware.proxy_fix.ProxyFix` before this sees the request).
 """
 
 from __future__ import annotations
@@ -19,9 +23,8 @@ from werkzeug.exceptions import TooManyRequests
 
 from webapp.context import EXTENSION, AppState
 
-#: Paths the limit applies to: the endpoint, the API, the write paths, reconciliation.
-LIMITED_PATHS = ("/sparql", "/update", "/graph-store", "/reconcile")
-LIMITED_PREFIXES = ("/api/", "/graph-store/", "/reconcile/")
+#: Paths the limit does not apply to: the static files pages load.
+UNLIMITED_PREFIXES = ("/static/",)
 
 #: Most client buckets kept; beyond it, full (idle) buckets are forgotten.
 MAX_CLIENTS = 10_000
@@ -93,14 +96,15 @@ class TokenBuckets:
 def is_limited(path: str) -> bool:
     """Whether requests to *path* count against the client's rate limit.
 
-    >>> is_limited("/sparql"), is_limited("/api/queries"), is_limited("/static/a.js")
+    >>> is_limited("/sparql"), is_limited("/degrees"), is_limited("/static/a.js")
     (True, True, False)
     """
-    return path in LIMITED_PATHS or path.startswith(LIMITED_PREFIXES)
+    return not path.startswith(UNLIMITED_PREFIXES)
 
 
 def init_app(app: Flask) -> None:
-    """Limit each client IP on :data:`LIMITED_PATHS` to the configured rate."""
+    """Limit each client IP to the configured rate on every path
+    :func:`is_limited`."""
     app_state = app.extensions[EXTENSION]
     assert isinstance(app_state, AppState)
     config = app_state.config

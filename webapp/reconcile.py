@@ -11,8 +11,11 @@
 Every GET answers JSONP with ``callback=`` (a strictly checked JavaScript name); every
 path allows any origin (CORS) and answers preflight requests. Ids are IRIs without the
 base (``id/institution/4111010023``, see :mod:`mededkg.reconcile`), so the manifest's
-``view`` template is this server's resource page. Malformed requests get the project's
-one error shape; well-formed ones the responses the specification defines.
+``view`` template is this server's resource page; the manifest's URLs start with the
+public base URL of the settings (:mod:`webapp.urls`), never the request's ``Host``.
+Malformed requests get the project's one error shape (400 with what is wrong, for
+non-finite or huge numbers and absurdly deep JSON too); well-formed ones the
+responses the specification defines.
 
 The index is built from the page queries ``webapp/queries/reconcile-*.rq`` once per
 store version (the store's location changes after every write) and kept on the app.
@@ -51,6 +54,7 @@ from mededkg.reconcile import (
 )
 from webapp.context import state
 from webapp.pages import local_url, select
+from webapp.urls import public_url
 
 bp = Blueprint("reconcile", __name__, url_prefix="/reconcile")
 
@@ -175,8 +179,8 @@ def service() -> Response:
 
 def manifest() -> dict[str, Any]:
     """The service manifest: what the service reconciles and where its parts are."""
-    root = request.url_root
-    service_url = root + "reconcile"
+    root = public_url()
+    service_url = public_url("reconcile")
     index = current_index()
     try:
         software = version("mededkg")
@@ -251,8 +255,8 @@ def parse_query(key: str, raw: object) -> Query:
     if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
         raise ReconcileError(f"{where}: 'type' must be a string or a list of strings")
     limit = raw.get("limit", DEFAULT_LIMIT)
-    if isinstance(limit, bool) or not isinstance(limit, int | float) or limit < 0:
-        raise ReconcileError(f"{where}: 'limit' must be a number ≥ 0")
+    if not _is_count(limit):
+        raise ReconcileError(f"{where}: 'limit' must be a finite number ≥ 0")
     strict = raw.get("type_strict", "any")
     if strict not in ("any", "all", "should"):
         raise ReconcileError(f"{where}: 'type_strict' must be any, all or should")
@@ -279,8 +283,10 @@ def _constraint(where: str, raw: object) -> Constraint:
             texts.append(item["id"])
         elif isinstance(item, bool):
             texts.append("true" if item else "false")
-        elif isinstance(item, int | float) and math.isfinite(item):
-            texts.append(str(int(item)) if float(item).is_integer() else str(item))
+        elif isinstance(item, int):  # not through float: a huge int overflows it
+            texts.append(str(item))
+        elif isinstance(item, float) and math.isfinite(item):
+            texts.append(str(int(item)) if item.is_integer() else str(item))
         elif isinstance(item, str):
             texts.append(item)
         else:
@@ -336,11 +342,7 @@ def extend(request_: object) -> dict[str, Any]:
     for item in properties:
         settings = item.get("settings") or {}
         limit = settings.get("limit", 0) if isinstance(settings, dict) else 0
-        try:
-            limit = max(0, int(limit))
-        except (TypeError, ValueError) as error:
-            raise ReconcileError("extend: setting 'limit' must be a number") from error
-        wanted.append((item["id"], index.property(item["id"]), limit))
+        wanted.append((item["id"], index.property(item["id"]), _setting_limit(limit)))
     rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for id_ in ids:
         entity = index.entity(id_)
@@ -348,6 +350,28 @@ def extend(request_: object) -> dict[str, Any]:
             pid: _cells(index, entity, prop, limit) for pid, prop, limit in wanted
         }
     return {"meta": [_meta(pid, prop) for pid, prop, _ in wanted], "rows": rows}
+
+
+def _setting_limit(value: object) -> int:
+    """The ``limit`` property setting of a data extension request (0: all values).
+
+    Raises:
+        ReconcileError: not a finite number or a whole number as text.
+
+    >>> _setting_limit("3"), _setting_limit(2.5), _setting_limit(-1)
+    (3, 2, 0)
+    """
+    if isinstance(value, str):  # the setting as typed into OpenRefine's form
+        try:
+            value = int(value.strip() or 0)
+        except ValueError as error:
+            raise ReconcileError("extend: setting 'limit' must be a number") from error
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = max(0, value)  # a negative limit has always meant all values
+    if not _is_count(value):
+        raise ReconcileError("extend: setting 'limit' must be a finite number")
+    assert isinstance(value, int | float)
+    return int(value)
 
 
 def _cells(
@@ -493,11 +517,38 @@ def preview() -> Response:
 
 # --- request helpers -----------------------------------------------------------------
 def _json_param(name: str) -> object:
+    """The JSON value of the request parameter *name*.
+
+    Raises:
+        ReconcileError: text that is not strict JSON (``NaN`` and ``Infinity`` are
+            not), an integer too long to convert, nesting too deep to read.
+    """
     try:
-        loaded: object = json.loads(request.values[name])
+        loaded: object = json.loads(request.values[name], parse_constant=_no_constant)
     except json.JSONDecodeError as error:
         raise ReconcileError(f"'{name}' is not valid JSON: {error}") from error
+    except ValueError as error:  # the 4,300-digit limit on int() (or NaN, below)
+        raise ReconcileError(f"'{name}' cannot be read: {error}") from error
+    except RecursionError as error:
+        raise ReconcileError(f"'{name}' is nested too deeply to read") from error
     return loaded
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number; send a finite number")
+
+
+def _is_count(value: object) -> bool:
+    """Whether *value* is a JSON number usable as a count: finite and ≥ 0.
+
+    >>> [_is_count(v) for v in (3, 2.5, -1, float("inf"), True, "3")]
+    [True, True, False, False, False, False]
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return value >= 0
 
 
 def _prefix() -> str:

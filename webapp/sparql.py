@@ -34,7 +34,13 @@ CORS_MAX_AGE = "86400"
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def query() -> Response:
-    """Answer one SPARQL query; describe the service to a GET without one."""
+    """Answer one SPARQL query; describe the service to a GET without one.
+
+    Raises:
+        400: an ``update`` parameter (updates go to ``POST /update``), no or several
+            queries.
+    """
+    _refuse_update()
     if request.method == "GET" and "query" not in request.args:
         return service_description_response()
     query, params = _query_and_params()
@@ -49,7 +55,7 @@ def query() -> Response:
         named_graphs=tuple(params.getlist("named-graph-uri")),
         base_iri=request.base_url,
     )
-    return respond(state().run(job), state().limits.max_rows)
+    return respond(state().run(job, request.remote_addr or ""), state().limits.max_rows)
 
 
 @bp.after_app_request
@@ -68,6 +74,18 @@ def allow_cross_origin(response: Response) -> Response:
         response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
         response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
     return response
+
+
+def _refuse_update() -> None:
+    """Refuse an ``update`` parameter (in the URL or a form body): this path only
+    queries, and answering the service description instead would look like success."""
+    in_form = request.method == "POST" and request.mimetype == FORM
+    if "update" in request.args or (in_form and "update" in request.form):
+        abort(
+            400,
+            "/sparql does not run updates: send a SPARQL update with POST /update "
+            "(form parameter 'update' or application/sparql-update)",
+        )
 
 
 def _query_and_params() -> tuple[str, MultiDict[str, str]]:

@@ -31,6 +31,7 @@ from mededkg.write import (
     run_update,
 )
 from webapp.context import state
+from webapp.urls import public_url
 
 bp = Blueprint("update", __name__)
 
@@ -85,7 +86,8 @@ def graph_store(_path: str | None = None) -> Response:
         graph = _required(target)
         return _written(put_graph(config, graph, _body_triples(graph)))
     if isinstance(target, _Missing):
-        graph = f"{request.host_url}{GRAPH_STORE[1:]}/{uuid.uuid4().hex}"
+        # the server's public URL, never the request's Host header: this IRI is stored
+        graph = public_url(f"{GRAPH_STORE[1:]}/{uuid.uuid4().hex}")
         post_graph(config, graph, _body_triples(graph))
         state().refresh()
         return Response(status=201, headers={"Location": graph})
@@ -145,7 +147,7 @@ def _target(*, direct: bool) -> GraphTarget | _Missing:
     if direct:
         if graphs or default:
             abort(400, "a graph URL under /graph-store/ takes no ?graph or ?default")
-        return request.base_url
+        return public_url(request.path)  # the server's public URL, not Host's
     if (graphs and default) or len(graphs) > 1:
         abort(400, "name one graph: ?graph=IRI or ?default")
     if default:
