@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from playwright.sync_api import Page, Route, ViewportSize, expect
+from playwright.sync_api import Page, Request, Route, ViewportSize, expect
 
 from mededkg.namespaces import PREFIXES
 
@@ -286,6 +286,58 @@ def test_500_rows_render_and_their_timings_are_printed(
     )
     # The timings are for reading, not asserting: a loaded machine is slow.
     assert len(timings) == 3
+
+
+def test_a_run_waits_for_the_label_lookups_of_the_last_result(
+    page: Page, console: ConsoleLog, repo_live_url: str
+) -> None:
+    """The server answers a client's second concurrent query with 429 (setting
+    ``client_queries``, default 1), so the editor never has two queries in flight: a
+    run waits for the label lookups of the previous result (which stop after the
+    batch in flight). Here the lookup is held in the browser until the next run has
+    been asked for; a 429 would also fail the test as a console error."""
+    in_flight: list[str] = []
+    most = 0
+    held: list[Route] = []
+
+    def sent(request: Request) -> None:
+        nonlocal most
+        if request.url.endswith("/sparql"):
+            in_flight.append(request.url)
+            most = max(most, len(in_flight))
+
+    def done(request: Request) -> None:
+        if request.url.endswith("/sparql"):
+            in_flight.pop()
+
+    def hold_label_lookups(route: Route) -> None:
+        if "VALUES" in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.on("request", sent)
+    page.on("requestfinished", done)
+    page.on("requestfailed", done)
+    page.route("**/sparql", hold_label_lookups)
+    open_editor(page, f"{repo_live_url}/query")
+    set_editor_text(page, "SELECT ?s WHERE { ?s a ?type } LIMIT 5")
+    run_with_keyboard(page)
+    page.wait_for_selector("#query-app[data-state='done']", state="attached")
+    for _ in range(100):  # until the page has asked for the labels
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the editor asked for no labels"
+    page.locator("#query-app").evaluate("e => { e.dataset.state = '' }")
+    set_editor_text(page, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    run_with_keyboard(page)
+    page.wait_for_timeout(500)  # time enough to send the query, were it sent now
+    for route in held:
+        route.continue_()
+    page.wait_for_selector("#query-app[data-state='done']", state="attached")
+    expect(page.locator("#results-table tbody tr")).to_have_count(1)
+    assert most == 1, f"{most} queries in flight at once"
 
 
 def test_editor_at_phone_width(

@@ -49,7 +49,10 @@
     view: "table",
     chart: null,
     errorMarks: [],
-    runId: 0
+    runId: 0,
+    /* The label lookups of the last result: a run waits for them, because the server
+     * answers a client's second concurrent query with 429 (setting client_queries). */
+    background: Promise.resolve()
   };
 
   /* ------------------------------------------------------------------ editor */
@@ -330,7 +333,8 @@
     setStatus(T.running);
     $("run-button").disabled = true;
     root.dataset.state = "running";
-    return request(RESULTS_JSON + ", text/turtle;q=0.9")
+    return state.background
+      .then(function () { return request(RESULTS_JSON + ", text/turtle;q=0.9"); })
       .then(function (response) {
         if (!response.ok) {
           return errorMessage(response).then(function (message) {
@@ -371,7 +375,7 @@
         setStatus(summary(result) + " · " + Math.round(ms) + " ms");
         updateUrl();
         if (result.kind === "rows") {
-          fetchLabels(result).then(function () {
+          state.background = fetchLabels(result, id).then(function () {
             if (id === state.runId) {
               refreshLabels();
             }
@@ -727,7 +731,7 @@
 
   /* ------------------------------------------------------------- labels */
   /* Fetch rdfs:label and skos:prefLabel (zh, en) of the result's IRIs in a few queries. */
-  function fetchLabels(result) {
+  function fetchLabels(result, id) {
     var wanted = [];
     var seen = {};
     result.rows.forEach(function (row) {
@@ -745,7 +749,10 @@
       batches.push(wanted.slice(i, i + LABEL_BATCH));
     }
     return batches.reduce(function (previous, batch) {
-      return previous.then(function () { return fetchLabelBatch(batch); });
+      return previous.then(function () {
+        /* a newer run stops the lookups after the batch in flight */
+        return id === state.runId ? fetchLabelBatch(batch) : null;
+      });
     }, Promise.resolve());
   }
 
