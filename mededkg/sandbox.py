@@ -51,8 +51,9 @@ _PR_SET_PDEATHSIG = 1
 #: worker's own per-row deadline usually answers first).
 GRACE = 1.0
 
-#: Seconds after which a running query's worker gets the lowest CPU priority, so that
-#: quick queries in the other workers go first while it runs into the time limit.
+#: Seconds after which a running query that keeps its worker's CPU busy gets the
+#: lowest CPU priority, so that quick queries in the other workers go first while it
+#: runs into the time limit (see :func:`_await_answer`).
 SLOW_QUERY = 0.2
 
 
@@ -198,11 +199,8 @@ class QueryPool:
             worker = self._restart(worker)
         try:
             worker.conn.send(job)
-            limit = self.limits.timeout + GRACE
-            quick = worker.conn.poll(min(SLOW_QUERY, limit))
-            if not quick:
-                _set_priority(worker, 19)
-            if not quick and not worker.conn.poll(max(0.0, limit - SLOW_QUERY)):
+            answered, demoted = _await_answer(worker, self.limits.timeout + GRACE)
+            if not answered:
                 self._replace(worker)
                 raise QueryTimeout(
                     f"the query ran longer than the time limit of "
@@ -210,8 +208,6 @@ class QueryPool:
                     "the patterns"
                 )
             answer: Answer = worker.conn.recv()
-            if not quick:
-                _set_priority(worker, 0)
         except (EOFError, OSError, BrokenPipeError) as error:
             worker.process.join(timeout=1)
             exitcode = worker.process.exitcode
@@ -220,8 +216,11 @@ class QueryPool:
             if self.memory_mb and exitcode in _MEMORY_DEATHS:
                 raise OutOfMemory(_out_of_memory(self.memory_mb)) from error
             raise WorkerFailed("the query worker stopped unexpectedly") from error
-        if worker.generation != self._generation:
-            self._replace(worker)  # the store was reloaded while it ran
+        # a worker left at the lowest priority (an unprivileged server cannot raise
+        # it again) would starve every later query on a busy host: replace it
+        restored = not demoted or _set_priority(worker, 0)
+        if worker.generation != self._generation or not restored:
+            self._replace(worker)  # (or the store was reloaded while it ran)
         else:
             self._idle.put(worker)
         return checked(answer)
@@ -378,12 +377,55 @@ class _Worker:
                 self.conn.close()
 
 
-def _set_priority(worker: _Worker, niceness: int) -> None:
-    """Set the worker's CPU niceness (back to 0 needs privileges: else it stays)."""
+def _set_priority(worker: _Worker, niceness: int) -> bool:
+    """Set the worker's CPU niceness; False if the system refused (back to 0 needs
+    privileges)."""
     pid = worker.process.pid
-    if pid is not None:
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, pid, niceness)
+    if pid is None:
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, niceness)
+    except OSError:
+        return False
+    return True
+
+
+def _await_answer(worker: _Worker, limit: float) -> tuple[bool, bool]:
+    """Wait up to *limit* seconds for *worker*'s answer: ``(answered, demoted)``.
+
+    A query still running after :data:`SLOW_QUERY` seconds drops to the lowest CPU
+    priority once its worker has computed for half as long again (CPU time), so quick queries in the other workers go first. A quick
+    query that is only slow because the host is busy keeps its priority: demoted, it
+    could starve behind every other process until its time limit.
+    """
+    deadline = time.monotonic() + limit
+    demoted = False
+    busy_since: float | None = None
+    while (left := deadline - time.monotonic()) > 0:
+        if worker.conn.poll(left if demoted else min(SLOW_QUERY, left)):
+            return True, demoted
+        if demoted or worker.process.pid is None:
+            continue
+        used = _cpu_seconds(worker.process.pid)
+        if busy_since is None:
+            busy_since = used
+        if used is None or busy_since is None or used - busy_since >= SLOW_QUERY / 2:
+            demoted = _set_priority(worker, 19)  # (no /proc: by wall time alone)
+    return False, demoted
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) process *pid* has used, from Linux's
+    ``/proc``; None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def checked(answer: Answer) -> Answer:
