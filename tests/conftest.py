@@ -15,6 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer
 
 from mededkg.build import build
 from mededkg.resources import default_root
@@ -105,6 +107,19 @@ def repo_live_url(repo_app: Flask) -> Iterator[str]:
     yield from _serve(repo_app)
 
 
+def _close_sockets(server: BaseWSGIServer) -> None:
+    """Close *server*'s listening socket and connections and empty its map, so its
+    loop ends; leave its wake-up pipe open."""
+    for dispatcher in list(server._map.values()):
+        if dispatcher is server.trigger:
+            continue
+        if isinstance(dispatcher, HTTPChannel):
+            dispatcher.handle_close()  # also wakes a task thread waiting to write
+        else:
+            wasyncore.dispatcher.close(dispatcher)  # not server.close(): the pipe
+    server._map.clear()
+
+
 def _serve(app: Flask, *, threads: int = 8) -> Iterator[str]:
     """Serve *app* with waitress on a free loopback port, with the HTTP limits of its
     settings (as ``mededkg serve`` does); stop it and its query workers afterwards."""
@@ -116,11 +131,15 @@ def _serve(app: Flask, *, threads: int = 8) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        # Close the sockets from the server's own loop thread: closing them from
-        # here races with its select() (EBADF in the thread).
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        # Close the sockets from the server's own loop thread (closing them from here
+        # races with its select(): EBADF in the thread), all but its wake-up pipe:
+        # task threads still finishing a request pull that, and a closed pipe's number
+        # may already belong to another file (the "x" would be written into it). The
+        # pipe is closed once the task threads have stopped.
+        server.trigger.pull_trigger(lambda: _close_sockets(server))
         thread.join(timeout=10)
         server.task_dispatcher.shutdown()
+        server.trigger.close()
         state = app.extensions.get(EXTENSION)
         if isinstance(state, AppState):
             state.close()  # the query pool and its networked twin, if any
