@@ -394,9 +394,10 @@ def _await_answer(worker: _Worker, limit: float) -> tuple[bool, bool]:
     """Wait up to *limit* seconds for *worker*'s answer: ``(answered, demoted)``.
 
     A query still running after :data:`SLOW_QUERY` seconds drops to the lowest CPU
-    priority once its worker has computed for half as long again (CPU time), so quick queries in the other workers go first. A quick
-    query that is only slow because the host is busy keeps its priority: demoted, it
-    could starve behind every other process until its time limit.
+    priority once its worker has computed for half as long again (CPU time), so quick
+    queries in the other workers go first. A quick query that is only slow because
+    the host is busy keeps its priority: demoted, it could starve behind every other
+    process until its time limit.
     """
     deadline = time.monotonic() + limit
     demoted = False
