@@ -38,7 +38,7 @@ def names_graph(
     mapping_set = read_sssom(path)
     src = source(HIPO)
     for row in mapping_set.rows:
-        if row["predicate_id"] != "skos:exactMatch":
+        if row["predicate_id"] != "skos:exactMatch" or row.get("predicate_modifier"):
             continue
         subject = expand(row["subject_id"], mapping_set.curie_map)
         target = str(expand(row["object_id"], mapping_set.curie_map))

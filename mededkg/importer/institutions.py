@@ -413,7 +413,7 @@ def linked_records(links_dir: Path | None) -> dict[str, str]:
     found: dict[str, str] = {}
     prefix = str(institution_iri(""))
     for row in mapping_set.rows:
-        if row["predicate_id"] != "skos:exactMatch":
+        if row["predicate_id"] != "skos:exactMatch" or row.get("predicate_modifier"):
             continue
         subject = str(expand(row["subject_id"], mapping_set.curie_map))
         target = str(expand(row["object_id"], mapping_set.curie_map))
