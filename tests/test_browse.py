@@ -140,6 +140,10 @@ def test_comprehensive_universities_teach_through_units_or_hospitals(
         "复旦大学上海医学院",
         "Shantou University Medical College",
     }
+    # the HTML table has pages; the JSON twin has every row
+    page = repo_client.get("/institutions?page=2").get_data(as_text=True)
+    assert 'id="institutions-pages"' in page and 'rel="prev"' in page
+    assert repo_client.get("/institutions?page=999").status_code == 400
     # a university with no evidence is listed, as not teaching medicine
     (tsinghua,) = institutions(repo_client, q="清华大学")
     assert (tsinghua["teaches_medicine"], tsinghua["evidence"]) == ("no", "")

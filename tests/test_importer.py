@@ -260,7 +260,8 @@ def test_sources_are_self_contained(tmp_path: Path) -> None:
 # --- ROR names --------------------------------------------------------------------
 def test_ror_names_are_split_and_cleaned() -> None:
     records = read_records(SOURCES / "ror-china")
-    # 000jtc944's Chinese label is "河南财经学院;"; 050agvb10's "版权所有 运城市中心医院"
+    # 000jtc944's Chinese label is "河南财经学院;",
+    # 050agvb10's "版权所有 运城市中心医院"
     assert records["https://ror.org/000jtc944"].chinese_labels() == ["河南财经学院"]
     yuncheng = records["https://ror.org/050agvb10"]
     assert yuncheng.chinese_labels() == ["运城市中心医院"]

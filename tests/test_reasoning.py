@@ -31,7 +31,10 @@ ENTAILED = [
     ("subproperty", f"{TIANTAN} mededkg:cooperatesWith {CAPITAL}"),
     ("symmetric", f"{CAPITAL} mededkg:cooperatesWith {TIANTAN}"),
     ("role-class-from-someValuesFrom", f"{TONGREN} a mededkg:AffiliatedHospital"),
-    ("every-row-an-organization", f"<{ID}institution/4111010003> a mededkg:Organization"),
+    (
+        "every-row-an-organization",
+        f"<{ID}institution/4111010003> a mededkg:Organization",
+    ),
     (
         "evidence-is-a-prov-entity",
         f"<{ID}evidence/4111010025-name-rule> a <http://www.w3.org/ns/prov#Entity>",

@@ -157,7 +157,8 @@ def test_institution_page_lists_hospitals_by_relation(repo_client: FlaskClient) 
     hospitals = page[page.index('id="hospitals"') :]
     affiliated = hospitals[hospitals.index('data-relation="mededkg:affiliatedWith"') :]
     works = affiliated[affiliated.index('data-relation="mededkg:worksWith"') :]
-    # 复旦大学附属中山医院 under affiliated with (by its name), Huashan only under works with
+    # 复旦大学附属中山医院 under affiliated with (by its name),
+    # Huashan only under works with
     assert "Zhongshan Hospital" in affiliated[: affiliated.index("</table>")]
     assert "Huashan Hospital" in works[: works.index("</table>")]
     assert "Huashan Hospital" not in affiliated[: affiliated.index("</table>")]

@@ -82,6 +82,8 @@ def _labels() -> dict[str, list[ox.Literal]]:
 
 
 # --- institutions -----------------------------------------------------------------
+#: Rows of the institutions table per HTML page (the JSON and CSV twins give them all).
+PAGE_SIZE = 250
 #: What the ``teaches`` filter accepts, and what each keeps.
 TEACHES = ("yes", "no", "name-rule", "units-or-hospitals")
 #: The kinds that say least: an institution shows a more specific one if it has one.
@@ -220,9 +222,10 @@ def institutions() -> Response | str:
     ``province`` and ``authority`` (IRIs or names), by ``teaches`` (``yes``, ``no``,
     ``name-rule``, ``units-or-hospitals``) and by ``evidence`` (a rule, IRI or
     ``mededkg:`` name); search ``q`` over Chinese and English names and their pinyin.
+    The HTML table shows :data:`PAGE_SIZE` rows per ``page``.
 
     Raises:
-        400: an unknown ``teaches`` value.
+        400: an unknown ``teaches`` value, or a page that is not one.
     """
     twin = _twin()
     lang = ui_language()
@@ -264,9 +267,14 @@ def institutions() -> Response | str:
         )
     if twin == "csv":
         return _csv(INSTITUTION_COLUMNS, [_public(i) for i in rows], "institutions")
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page = _page(pages)
     return render_template(
         "institutions.html",
-        rows=rows,
+        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        total=len(rows),
+        page=page,
+        pages=pages,
         filters=filters,
         kinds=_choices(everything, lambda i: (i.kind, i.kind_label)),
         provinces=_choices(everything, lambda i: (i.province, i.province)),
@@ -274,6 +282,18 @@ def institutions() -> Response | str:
         teaches_choices=[(t, sum(i.teaches(t) for i in everything)) for t in TEACHES],
         evidence_choices=_rule_choices(everything, lang),
     )
+
+
+def _page(pages: int) -> int:
+    """The ``page`` asked for (1 to *pages*; default 1).
+
+    Raises:
+        400: not a number, or out of range.
+    """
+    raw = request.args.get("page") or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= pages:
+        abort(400, f"page={raw!r} is not a page of this table (1 to {pages})")
+    return int(raw)
 
 
 def _rule_choices(rows: Sequence[Institution], lang: str) -> list[tuple[str, str, int]]:

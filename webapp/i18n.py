@@ -182,6 +182,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "是（仅经由医学院系或医院）",
     },
     "evidence": {"en": "evidence", "zh": "依据"},
+    "page_of": {"en": "page {page} of {pages}", "zh": "第 {page} 页，共 {pages} 页"},
+    "previous_page": {"en": "← previous", "zh": "← 上一页"},
+    "next_page": {"en": "next →", "zh": "下一页 →"},
     "search": {"en": "Search", "zh": "搜索"},
     "search_placeholder": {
         "en": "name, English name or pinyin",

@@ -61,6 +61,10 @@ def import_all(
         for s in moe.subjects(institutions.MEDEDKG.province, None)
     }
     ror = hospitals.ror_graph(records, rows, result, found, has_province)
+    from_ror = {
+        str(s).rsplit("/", 1)[-1]
+        for s in ror.subjects(institutions.MEDEDKG.province, None)
+    }
     known: dict[str, set[str]] = {}
     for graph in (moe, ror):
         for s, p, o in graph.triples((None, None, None)):
@@ -134,17 +138,7 @@ def import_all(
             [
                 (r["moe_code"], r["name_zh"], r["authority"], r["location"])
                 for r in rows
-                if r["moe_code"] not in has_province
-                and not any(
-                    True
-                    for _ in ror.triples(
-                        (
-                            institutions.institution_iri(r["moe_code"]),
-                            institutions.MEDEDKG.province,
-                            None,
-                        )
-                    )
-                )
+                if r["moe_code"] not in has_province | from_ror
             ],
         ),
     ]

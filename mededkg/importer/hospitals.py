@@ -52,7 +52,6 @@ from mededkg.importer.institutions import (
     is_medical,
     organization_iri,
     provinces_of,
-    row_iri,
 )
 from mededkg.importer.ror import RorRecord
 from mededkg.namespaces import MEDEDKG
@@ -168,7 +167,10 @@ def _pairs(records: dict[str, RorRecord]) -> dict[Pair, list[str]]:
             elif rel.type == "child":
                 keys = [(rel.target, ror_id, "part-of")]
             elif rel.type == "related":
-                keys = [(ror_id, rel.target, "related"), (rel.target, ror_id, "related")]
+                keys = [
+                    (ror_id, rel.target, "related"),
+                    (rel.target, ror_id, "related"),
+                ]
             else:
                 continue
             for key in keys:
@@ -241,9 +243,7 @@ def _ror_ties(
         hospital = found.hospitals[lower]
         if upper not in targets:
             if upper not in records:
-                found.outside.append(
-                    (lower, hospital.display, kind_, upper)
-                )
+                found.outside.append((lower, hospital.display, kind_, upper))
             continue
         other = records[upper]
         rule = "ror-part-of" if kind_ == "part-of" else "ror-related"
@@ -282,7 +282,9 @@ def _name_ties(
                 en_owner[name.lower()].add(code)
     zh_names = sorted(zh_owner, key=lambda n: (-len(n), n))
     zh_pattern = re.compile(
-        "(" + "|".join(map(re.escape, zh_names)) + f")(?:医学院|医学部)?(?:{ORDINAL})?附属"
+        "("
+        + "|".join(map(re.escape, zh_names))
+        + f")(?:医学院|医学部)?(?:{ORDINAL})?附属"
     )
     en_names = sorted(en_owner, key=lambda n: (-len(n), n))
     en_pattern = re.compile(
@@ -366,9 +368,7 @@ def hospitals_graph(found: Found, rows: list[dict[str, str]]) -> Graph:
         rules_by_pair[(tie.organization, tie.target)].add(tie.rule)
         target = subject_of(tie.target)
         organization = organization_iri(tie.organization)
-        evidence = evidence_iri(
-            _key(tie.target), tie.rule, _key(tie.organization)
-        )
+        evidence = evidence_iri(_key(tie.target), tie.rule, _key(tie.organization))
         graph.add((target, MEDEDKG.medicalEducationEvidence, evidence))
         sources = [src] if tie.rule != "affiliated-name" else [src, source(MOE)]
         add_evidence(
@@ -482,9 +482,7 @@ def _ror_facts(
         lang = name.lang if name.lang in ("zh", "en") else ""
         if name.kind == "label" and not lang:
             lang = "zh" if name.chinese else ""
-        graph.add(
-            (subject, SKOS.altLabel, Literal(name.value, lang=lang or None))
-        )
+        graph.add((subject, SKOS.altLabel, Literal(name.value, lang=lang or None)))
     for name in record.names:
         if name.cleaned:
             graph.add(

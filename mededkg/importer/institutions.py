@@ -150,7 +150,8 @@ class Places:
     def canonical(self, name: str) -> str:
         """The list's usual spelling of a province (广西自治区 → 广西壮族自治区).
 
-        >>> Places(frozenset(), {}, {"广西自治区": "广西壮族自治区"}).canonical("广西自治区")
+        >>> places = Places(frozenset(), {}, {"广西自治区": "广西壮族自治区"})
+        >>> places.canonical("广西自治区")
         '广西壮族自治区'
         """
         return self.spellings.get(name, name)
@@ -367,7 +368,11 @@ def add_province(
     graph.add((subject, MEDEDKG.province, zh(name)))
     graph.add((subject, MEDEDKG.provinceEvidence, evidence))
     add_evidence(
-        graph, evidence, PROVINCE_RULES[rule], derived_from, f"{name} from the {note}",
+        graph,
+        evidence,
+        PROVINCE_RULES[rule],
+        derived_from,
+        f"{name} from the {note}",
         sources,
     )
 

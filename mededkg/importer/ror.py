@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-#: The two files of the extract, read in this order (a v1-only id never repeats a v2 id).
+#: The two files of the extract, in this order (a v1-only id never repeats a v2 id).
 FILES = ("ror_cn_records_schema_v2.json", "ror_cn_records_schema_v1_only.json")
 ROR_ID = re.compile(r"^https://ror\.org/(0[a-hj-km-np-tv-z0-9]{6}[0-9]{2})$")
 #: Text that is not part of a name: a copyright notice pasted into a label.
@@ -99,7 +99,7 @@ class RorRecord:
         return ""
 
     def chinese_names(self) -> list[str]:
-        """Every name in Chinese characters (labels first, then aliases), deduplicated."""
+        """Every name in Chinese characters, labels first, then aliases; no repeats."""
         order = {"label": 0, "display": 0, "alias": 1, "acronym": 2}
         found = sorted(
             (n for n in self.names if n.chinese and n.kind != "acronym"),
@@ -194,7 +194,11 @@ def _v2(item: dict[str, Any]) -> RorRecord:
             wikidata = ext.get("preferred") or (ext.get("all") or [""])[0]
     details = ((item.get("locations") or [{}])[0]).get("geonames_details") or {}
     website = next(
-        (x.get("value", "") for x in item.get("links") or [] if x.get("type") == "website"),
+        (
+            x.get("value", "")
+            for x in item.get("links") or []
+            if x.get("type") == "website"
+        ),
         "",
     )
     return RorRecord(
