@@ -31,6 +31,7 @@ from mededkg.importer import (
 )
 from mededkg.importer.common import GENERATED, SKOS, write_graph
 from mededkg.importer.ror import read_records
+from mededkg.namespaces import MEDEDKG
 
 
 def import_all(
@@ -57,14 +58,10 @@ def import_all(
     found = hospitals.find(records, rows, result)
     moe = institutions.moe_graph(rows)
     has_province = {
-        str(s).rsplit("/", 1)[-1]
-        for s in moe.subjects(institutions.MEDEDKG.province, None)
+        str(s).rsplit("/", 1)[-1] for s in moe.subjects(MEDEDKG.province, None)
     }
     ror = hospitals.ror_graph(records, rows, result, found, has_province)
-    from_ror = {
-        str(s).rsplit("/", 1)[-1]
-        for s in ror.subjects(institutions.MEDEDKG.province, None)
-    }
+    from_ror = {str(s).rsplit("/", 1)[-1] for s in ror.subjects(MEDEDKG.province, None)}
     known: dict[str, set[str]] = {}
     for graph in (moe, ror):
         for s, p, o in graph.triples((None, None, None)):

@@ -274,12 +274,12 @@ def _name_ties(
     for row in rows:
         zh_owner[row["name_zh"]].add(row["moe_code"])
     for code, record in result.matched.items():
-        for name in record.chinese_names():
-            if len(name) >= MIN_NAME:
-                zh_owner[name].add(code)
-        for name in record.english_names():
-            if len(name.split()) >= 2:
-                en_owner[name.lower()].add(code)
+        for text in record.chinese_names():
+            if len(text) >= MIN_NAME:
+                zh_owner[text].add(code)
+        for text in record.english_names():
+            if len(text.split()) >= 2:
+                en_owner[text.lower()].add(code)
     zh_names = sorted(zh_owner, key=lambda n: (-len(n), n))
     zh_pattern = re.compile(
         "("
