@@ -279,6 +279,17 @@ def test_no_label_holds_several_names_or_noise(imported: Graph) -> None:
     assert "版权所有 运城市中心医院" in notes  # the raw value, kept
 
 
+def test_a_chinese_alias_names_a_hospital_without_a_chinese_label(
+    imported: Graph,
+) -> None:
+    # ROR 04cjrj888 has its Chinese names only as aliases
+    airport = organization("04cjrj888")
+    assert (airport, RDFS.label, Literal("四川大学华西空港医院", lang="zh")) in imported
+    assert (airport, SKOS.altLabel, Literal("成都市双流区第一人民医院", lang="zh")) in (
+        imported
+    )
+
+
 def test_ror_names_become_alternative_labels(imported: Graph) -> None:
     # 安徽中医药大学 joins ROR 0139j4p80 through mededkg link; ROR has its former name
     anhui = institution("4134010369")

@@ -471,7 +471,11 @@ def _ror_facts(
     display = record.display
     if display:
         graph.add((subject, RDFS.label, en(display)))
-    chinese = record.chinese_labels()
+    # a record with Chinese names only among its aliases (04cjrj888, 四川大学华西空港医院)
+    # is named by the first of them
+    chinese = record.chinese_labels() or [
+        n.value for n in record.names if n.lang == "zh" and n.kind == "alias"
+    ]
     if chinese and not moe_name:
         graph.add((subject, RDFS.label, zh(chinese[0])))
     labelled = {display, moe_name or (chinese[0] if chinese else "")}
