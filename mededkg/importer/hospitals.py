@@ -471,8 +471,8 @@ def _ror_facts(
     display = record.display
     if display:
         graph.add((subject, RDFS.label, en(display)))
-    # a record with Chinese names only among its aliases (04cjrj888, 四川大学华西空港医院)
-    # is named by the first of them
+    # a record whose Chinese names are all aliases (04cjrj888, 四川大学华西空港医院) is
+    # named by the first of them
     chinese = record.chinese_labels() or [
         n.value for n in record.names if n.lang == "zh" and n.kind == "alias"
     ]
