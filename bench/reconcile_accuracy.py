@@ -71,8 +71,22 @@ def build_cases(root: Path = ROOT) -> list[Case]:
     graph = Graph()
     for name in ("institutions.ttl", "ror.ttl", "hospitals.ttl"):
         graph.parse(root / "data" / name)
-    by_moe = _ids_by(graph, "moeCode")
-    by_ror = _ids_by(graph, "rorId")
+    # the reconciled institutions are the medical ones (of any kind) and hospitals;
+    # the other institutions of the MOE list are the negatives
+    medical_ids = {
+        str(s)[len(BASE) :]
+        for s in graph.subjects(URIRef(MEDEDKG + "medicalEducationEvidence"), None)
+    }
+    by_moe = {
+        code: iri
+        for code, iri in _ids_by(graph, "moeCode").items()
+        if iri in medical_ids
+    }
+    by_ror = {
+        ror: iri
+        for ror, iri in _ids_by(graph, "rorId").items()
+        if iri in medical_ids or iri.startswith("id/organization/")
+    }
     known_names = {str(o) for o in graph.objects(None, URIRef(RDFS_LABEL))}
     s2t = opencc.OpenCC("s2t")
     cases: list[Case] = []

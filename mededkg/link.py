@@ -47,11 +47,16 @@ from mededkg.formats import rdf_format_for_path
 from mededkg.namespaces import MEDEDKG, PREFIXES, SCHEMA
 from mededkg.sssom import COLUMNS, expand, read_sssom, write_sssom
 
-#: The entity kinds ``mededkg link --entities`` accepts, and the class of each.
-ENTITY_CLASSES: dict[str, URIRef] = {
-    "institutions": MEDEDKG.MedicalEducationInstitution,
-    "hospitals": MEDEDKG.Hospital,
-    "disciplines": MEDEDKG.Discipline,
+#: The entity kinds ``mededkg link --entities`` accepts, and the classes of each:
+#: institutions are every institution of the MOE list and every medical education
+#: institution (a medical unit of a university is one without being on the list).
+ENTITY_CLASSES: dict[str, tuple[URIRef, ...]] = {
+    "institutions": (
+        MEDEDKG.HigherEducationInstitution,
+        MEDEDKG.MedicalEducationInstitution,
+    ),
+    "hospitals": (MEDEDKG.Hospital,),
+    "disciplines": (MEDEDKG.Discipline,),
 }
 
 #: The kinds of target a reader exists for.
@@ -247,8 +252,8 @@ def tool_version() -> str:
 def graph_entities(graph: Graph, kind: str) -> list[Entity]:
     """The resources of *kind* in *graph* (data and ontology merged), sorted by IRI.
 
-    A resource is of the kind when its type is the kind's class or a subclass of it
-    (``rdfs:subClassOf*`` in the graph's ontology).
+    A resource is of the kind when its type is one of the kind's classes or a subclass
+    of one (``rdfs:subClassOf*`` in the graph's ontology).
 
     Raises:
         LinkError: for an unknown kind.
@@ -257,7 +262,11 @@ def graph_entities(graph: Graph, kind: str) -> list[Entity]:
         raise LinkError(
             kind, f"unknown entity kind; use one of {sorted(ENTITY_CLASSES)}"
         )
-    classes = set(graph.transitive_subjects(RDFS.subClassOf, ENTITY_CLASSES[kind]))
+    classes = {
+        c
+        for top in ENTITY_CLASSES[kind]
+        for c in graph.transitive_subjects(RDFS.subClassOf, top)
+    }
     subjects = sorted(
         {s for c in classes for s in graph.subjects(RDF.type, c)}, key=str
     )

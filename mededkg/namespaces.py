@@ -152,6 +152,24 @@ class MEDEDKG(DefinedNamespace):
     trainingEnvironment: URIRef
     typicalDepartment: URIRef
     typicalService: URIRef
+    # Coverage of the whole MOE list and evidence (issue 15)
+    HigherEducationInstitution: URIRef
+    Evidence: URIRef
+    EvidenceRule: URIRef
+    MedicalNameRule: URIRef
+    RorMedicalUnitRule: URIRef
+    RorPartOfRule: URIRef
+    AffiliatedNameRule: URIRef
+    RorRelatedRule: URIRef
+    ProvinceFromAuthorityRule: URIRef
+    ProvinceFromLocationRule: URIRef
+    ProvinceFromGeonamesRule: URIRef
+    medicalEducationEvidence: URIRef
+    provinceEvidence: URIRef
+    evidenceRule: URIRef
+    via: URIRef
+    worksWith: URIRef
+    supportsRelation: URIRef
 
 
 class SD(DefinedNamespace):
@@ -262,6 +280,7 @@ PREFIXES: dict[str, str] = {
     "institution": str(ID) + "institution/",
     "organization": str(ID) + "organization/",
     "programme": str(ID) + "programme/",
+    "evidence": str(ID) + "evidence/",
     "govbody": str(ID) + "government-body/",
     "degreetype": str(ID) + "degree-type/",
     "source": str(ID) + "source/",

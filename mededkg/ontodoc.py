@@ -31,6 +31,7 @@ class Term:
     label_en: str = ""
     label_zh: str = ""
     definition: str = ""
+    definition_zh: str = ""
     scope_note: str = ""
     sources: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
@@ -128,7 +129,8 @@ def _term(graph: Graph, term: URIRef) -> Term:
         kind=kind,
         label_en=_label(graph, term, "en"),
         label_zh=_label(graph, term, "zh"),
-        definition=str(graph.value(term, SKOS.definition) or ""),
+        definition=_label(graph, term, "en", SKOS.definition),
+        definition_zh=_label(graph, term, "zh", SKOS.definition),
         scope_note=str(graph.value(term, SKOS.scopeNote) or ""),
         sources=sorted(_short(s) for s in graph.objects(term, DCTERMS.source)),
     )

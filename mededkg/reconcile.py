@@ -837,7 +837,9 @@ def _type_infos(rows: Iterable[Statement]) -> dict[str, TypeInfo]:
 
 
 def _most_specific(types: set[str], infos: Mapping[str, TypeInfo]) -> tuple[str, ...]:
-    """The types of *types* that are no other's (transitive) superclass."""
+    """The types of *types* that are no other's (transitive) superclass, those under
+    a reconciled type first (a medical university of the MOE list is a
+    ``MedicalUniversity`` before a ``HigherEducationInstitution``)."""
 
     def ancestors(name: str, seen: set[str]) -> set[str]:
         for parent in infos[name].broader if name in infos else ():
@@ -849,4 +851,14 @@ def _most_specific(types: set[str], infos: Mapping[str, TypeInfo]) -> tuple[str,
     above: set[str] = set()
     for name in types:
         above |= ancestors(name, set())
-    return tuple(sorted(t for t in types if t not in above and t in infos))
+    tops = set(DEFAULT_TYPES)
+
+    def reconciled(name: str) -> bool:
+        return name in tops or bool(ancestors(name, set()) & tops)
+
+    return tuple(
+        sorted(
+            (t for t in types if t not in above and t in infos),
+            key=lambda t: (not reconciled(t), t),
+        )
+    )

@@ -232,9 +232,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "reasoner",
-        "owlrl",
-        "OWL 2 RL engine of the build and of writes: owlrl (the reference) or fast "
-        "(rules compiled from the ontology; see docs/reasoning.md).",
+        "fast",
+        "OWL 2 RL engine of the build and of writes: fast (rules compiled from the "
+        "ontology, the default) or owlrl (the reference; see docs/reasoning.md).",
         str,
         ("owlrl", "fast"),
     ),
@@ -345,7 +345,7 @@ class Config:
     rate_burst: int = 100
     worker_memory_mb: int = 4096
     service_allowlist: tuple[str, ...] = ()
-    reasoner: str = "owlrl"
+    reasoner: str = "fast"
     client_queries: int = 1
     response_limit_mb: float = 32.0
     query_max_kb: int = 64

@@ -27,12 +27,14 @@ def institutions(client: FlaskClient, **params: str) -> list[dict[str, str]]:
 
 
 def count(client: FlaskClient, where: str) -> int:
-    """``COUNT(DISTINCT ?org)`` over medical education institutions and hospitals."""
+    """``COUNT(DISTINCT ?org)`` over the institutions of the MOE list, medical
+    education institutions and hospitals."""
     query = f"""
         PREFIX mededkg: <{MEDEDKG}>
         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
         SELECT (COUNT(DISTINCT ?org) AS ?n) WHERE {{
-          VALUES ?top {{ mededkg:MedicalEducationInstitution mededkg:Hospital }}
+          VALUES ?top {{ mededkg:HigherEducationInstitution
+                        mededkg:MedicalEducationInstitution mededkg:Hospital }}
           ?org a ?top . {where}
         }}"""
     return int(sparql_select(client, query)[0]["n"])
@@ -74,8 +76,46 @@ def test_all_rows_match_a_sparql_count(repo_client: FlaskClient) -> None:
             {"q": "Medical University"},
             '?org rdfs:label ?l FILTER(CONTAINS(LCASE(?l), "medical university"))',
         ),
+        (
+            {"teaches": "yes"},
+            "?org a mededkg:MedicalEducationInstitution .",
+        ),
+        (
+            {"teaches": "no"},
+            "?org a mededkg:HigherEducationInstitution"
+            " FILTER NOT EXISTS { ?org a mededkg:MedicalEducationInstitution }",
+        ),
+        (
+            {"teaches": "name-rule"},
+            "?org mededkg:medicalEducationEvidence/mededkg:evidenceRule"
+            " mededkg:MedicalNameRule .",
+        ),
+        (
+            {"teaches": "units-or-hospitals"},
+            "?org a mededkg:MedicalEducationInstitution FILTER NOT EXISTS {"
+            " ?org mededkg:medicalEducationEvidence/mededkg:evidenceRule"
+            " mededkg:MedicalNameRule }",
+        ),
+        (
+            {"evidence": "mededkg:RorRelatedRule"},
+            "{ ?org mededkg:medicalEducationEvidence/mededkg:evidenceRule"
+            " mededkg:RorRelatedRule } UNION { ?org a mededkg:Hospital ."
+            " ?e mededkg:via ?org ; mededkg:evidenceRule mededkg:RorRelatedRule }",
+        ),
     ],
-    ids=["kind-iri", "kind-curie", "province", "authority", "q-chinese", "q-english"],
+    ids=[
+        "kind-iri",
+        "kind-curie",
+        "province",
+        "authority",
+        "q-chinese",
+        "q-english",
+        "teaches",
+        "teaches-not",
+        "teaches-by-name",
+        "teaches-through-units-or-hospitals",
+        "evidence",
+    ],
 )
 def test_filters_match_sparql(
     repo_client: FlaskClient, params: dict[str, str], where: str
@@ -83,6 +123,31 @@ def test_filters_match_sparql(
     rows = institutions(repo_client, **params)
     assert rows, params
     assert len(rows) == count(repo_client, where)
+
+
+def test_comprehensive_universities_teach_through_units_or_hospitals(
+    repo_client: FlaskClient,
+) -> None:
+    rows = institutions(repo_client, teaches="units-or-hospitals", province="四川省")
+    sichuan = next(r for r in rows if r["name_zh"] == "四川大学")
+    assert sichuan["teaches_medicine"] == "yes"
+    assert sichuan["evidence"] == "mededkg:RorRelatedRule"
+    assert sichuan["kind"] == MEDEDKG + "MedicalEducationInstitution"
+    units = institutions(repo_client, evidence=MEDEDKG + "RorMedicalUnitRule")
+    assert {r["name_zh"] or r["name_en"] for r in units} == {
+        "复旦大学",
+        "汕头大学",
+        "复旦大学上海医学院",
+        "Shantou University Medical College",
+    }
+    # the HTML table has pages; the JSON twin has every row
+    page = repo_client.get("/institutions?page=2").get_data(as_text=True)
+    assert 'id="institutions-pages"' in page and 'rel="prev"' in page
+    assert repo_client.get("/institutions?page=999").status_code == 400
+    # a university with no evidence is listed, as not teaching medicine
+    (tsinghua,) = institutions(repo_client, q="清华大学")
+    assert (tsinghua["teaches_medicine"], tsinghua["evidence"]) == ("no", "")
+    assert repo_client.get("/institutions?teaches=maybe").status_code == 400
 
 
 def test_filters_combine(repo_client: FlaskClient) -> None:

@@ -21,7 +21,7 @@ from mededkg.importer.institutions import is_medical
 from mededkg.resources import default_root
 from mededkg.settings import Config
 from mededkg.sssom import expand, read_sssom
-from tests.conftest import make_config, run_named
+from tests.conftest import make_config, run_named, sparql_select
 from webapp import create_app
 
 ROOT = default_root()
@@ -29,6 +29,9 @@ SOURCES = ROOT / "data" / "sources"
 MED = "https://w3id.org/mededkg/ontology#"
 ID = "https://w3id.org/mededkg/id/"
 CAPITAL = ID + "institution/4111010025"  # 首都医科大学, MOE list row 22
+FUDAN = ID + "institution/4131010246"  # 复旦大学
+SICHUAN = ID + "institution/4151010610"  # 四川大学
+GENERAL = {"MedicalEducationInstitution"}
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -55,7 +58,6 @@ def test_cq01_every_medical_row_is_an_institution_of_one_kind(
     repo_client: FlaskClient, moe_medical: list[dict[str, str]]
 ) -> None:
     rows = run_named(repo_client, "cq01-institutions-by-type")
-    assert sum(int(r["institutions"]) for r in rows) == len(moe_medical) == 208
     kinds = {r["kind"].removeprefix(MED): int(r["institutions"]) for r in rows}
     nursing = sum(
         "护理" in r["name_zh"] and not re.search("中医|中药|中西医", r["name_zh"])
@@ -64,6 +66,16 @@ def test_cq01_every_medical_row_is_an_institution_of_one_kind(
     assert kinds["NursingCollege"] == nursing
     tcm = sum(bool(re.search("中医|中药|中西医", r["name_zh"])) for r in moe_medical)
     assert kinds["TCMUniversity"] == tcm
+    # every row the name rule selects has a specific kind; comprehensive universities
+    # that teach through units or hospitals have the general class; the two units
+    by_name = sum(n for k, n in kinds.items() if k not in GENERAL)
+    assert by_name - kinds["UniversityMedicalSchool"] == len(moe_medical) == 206
+    assert kinds["UniversityMedicalSchool"] == 2
+    teaching = run_named(repo_client, "cq16-medical-education-evidence")
+    without_name_rule = {r["institution"] for r in teaching} - {
+        ID + "institution/" + r["moe_code"] for r in moe_medical
+    }
+    assert kinds["MedicalEducationInstitution"] == len(without_name_rule)
     only_nursing = run_named(
         repo_client, "cq01-institutions-by-type", kind=MED + "NursingCollege"
     )
@@ -74,12 +86,18 @@ def test_cq02_supervising_authority_as_in_the_moe_list(
     repo_client: FlaskClient, moe_medical: list[dict[str, str]]
 ) -> None:
     rows = run_named(repo_client, "cq02-establishment-and-parts")
-    assert len(rows) == len(moe_medical)
+    by_institution = {r["institution"]: r for r in rows}
     expected = {
         ID + "institution/" + r["moe_code"]: r["authority"] for r in moe_medical
     }
-    assert {r["institution"]: r["authority_name"] for r in rows} == expected
+    assert {i: by_institution[i]["authority_name"] for i in expected} == expected
     assert not any("established_by" in r for r in rows)
+    # the medical units ROR names are part of their university
+    parts = {r["institution"]: r["part_of"] for r in rows if "part_of" in r}
+    assert parts == {
+        ID + "organization/ror-01zntxs11": ID + "institution/4131010246",  # 复旦大学
+        ID + "organization/ror-02gxych78": ID + "institution/4144010560",  # 汕头大学
+    }
 
 
 def test_cq03_duties_entailed_and_continuing_education_not_invented(
@@ -125,10 +143,12 @@ def test_cq05_hospitals_follow_ror_relationships(repo_client: FlaskClient) -> No
     }
     rows = run_named(repo_client, "cq05-hospitals", institution=CAPITAL)
     assert {r["hospital"] for r in rows} >= expected
-    assert ID + "organization/ror-003regz62" in {
-        r["hospital"] for r in rows
-    }  # Tian Tan
-    assert all(r["relation"] == MED + "affiliatedWith" for r in rows)
+    relation = {r["hospital"]: r["relation"] for r in rows}
+    # Tian Tan: ROR says "related", its names say nothing more → works with
+    assert relation[ID + "organization/ror-003regz62"] == MED + "worksWith"
+    # 首都医科大学附属北京同仁医院 says 附属 → affiliated with (the most specific)
+    assert relation[ID + "organization/ror-013e4n276"] == MED + "affiliatedWith"
+    assert set(relation.values()) <= {MED + "affiliatedWith", MED + "worksWith"}
 
 
 def test_cq06_differences_come_from_the_ontology(repo_client: FlaskClient) -> None:
@@ -293,21 +313,21 @@ def test_cq14_links_with_justification_and_the_unlinked(
         "http://www.wikidata.org/entity/Q5035687",
         semapv + "DatabaseCrossReference",
     ) in capital
-    # not linked = what neither the importer's ROR join nor `mededkg link` linked
-    unmatched = _csv(ROOT / "data" / "reports" / "ror-join-unmatched.csv")
-    linked_later: set[str] = set()
-    for name in ("institutions-ror.sssom.tsv", "institutions-hipo.sssom.tsv"):
-        mapping_set = read_sssom(ROOT / "data" / "links" / name)
-        linked_later |= {
+    # not linked = the institutions of the list that no mapping set links
+    linked: set[str] = set()
+    for path in sorted((ROOT / "data" / "links").glob("*.sssom.tsv")):
+        mapping_set = read_sssom(path)
+        linked |= {
             str(expand(r["subject_id"], mapping_set.curie_map))
             for r in mapping_set.rows
+            if not r.get("predicate_modifier")
         }
+    every = {
+        ID + "institution/" + r["moe_code"]
+        for r in _csv(SOURCES / "china-heis-moe" / "china_heis_moe_list.csv")
+    }
     not_linked = {r["entity"] for r in rows if r["status"] == "not linked"}
-    assert (
-        linked_later
-        and not_linked
-        == {ID + "institution/" + r["moe_code"] for r in unmatched} - linked_later
-    )
+    assert linked and not_linked == every - linked
     assert any(r["target"] == "https://schema.org/Hospital" for r in rows)
 
 
@@ -319,3 +339,100 @@ def test_cq15_isced_field_finds_chinese_disciplines(repo_client: FlaskClient) ->
         repo_client, "cq15-isced-fields", field=ID + "isced-f-2013/0913"
     )
     assert {r["name"] for r in nursing} == {"护理学", "护理"}
+
+
+def test_cq16_who_teaches_medicine_on_which_evidence(
+    repo_client: FlaskClient, moe_medical: list[dict[str, str]]
+) -> None:
+    rows = run_named(repo_client, "cq16-medical-education-evidence")
+    teaching = {r["institution"] for r in rows}
+    by_name = {ID + "institution/" + r["moe_code"] for r in moe_medical}
+    assert by_name <= teaching and len(teaching) >= 230
+    rules = {(r["institution"], r["rule"].removeprefix(MED)) for r in rows}
+    assert all((i, "MedicalNameRule") in rules for i in by_name)
+    # comprehensive universities through their units and hospitals
+    assert (FUDAN, "RorMedicalUnitRule") in rules
+    assert (SICHUAN, "RorRelatedRule") in rules
+    west_china = next(
+        r
+        for r in rows
+        if r["institution"] == SICHUAN and r.get("via", "").endswith("ror-007mrxy13")
+    )
+    assert west_china["via_name"] == "West China Hospital of Sichuan University"
+    assert "007mrxy13" in west_china["note"]
+    # per province: the counts agree with the rows, and with the whole list
+    provinces = {
+        r["province"]: (int(r["teaching"]), int(r["institutions"]), int(r["percent"]))
+        for r in rows
+    }
+    for teaching_n, total, percent in provinces.values():
+        assert 0 < teaching_n <= total and percent == round(100 * teaching_n / total)
+    assert sum(
+        len({r["institution"] for r in rows if r["province"] == p}) for p in provinces
+    ) == len(teaching)
+    shanghai = run_named(
+        repo_client, "cq16-medical-education-evidence", province="上海市@zh"
+    )
+    assert {r["province"] for r in shanghai} == {"上海市"}
+    assert FUDAN in {r["institution"] for r in shanghai}
+    units = run_named(
+        repo_client,
+        "cq16-medical-education-evidence",
+        rule=MED + "RorMedicalUnitRule",
+    )
+    assert {(r["institution"], r["via"]) for r in units} == {
+        (FUDAN, ID + "organization/ror-01zntxs11"),
+        (ID + "institution/4144010560", ID + "organization/ror-02gxych78"),
+    }
+
+
+def test_cq16_province_totals_cover_the_whole_list(repo_client: FlaskClient) -> None:
+    rows = run_named(repo_client, "cq16-medical-education-evidence")
+    totals = {r["province"]: int(r["institutions"]) for r in rows}
+    query = """PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
+        SELECT ?p (COUNT(DISTINCT ?i) AS ?n) WHERE {
+          ?i a mededkg:HigherEducationInstitution ; mededkg:province ?p } GROUP BY ?p"""
+    counted = {r["p"]: int(r["n"]) for r in sparql_select(repo_client, query)}
+    assert totals == {p: n for p, n in counted.items() if p in totals}
+    assert sum(counted.values()) == 2756
+
+
+def test_cq17_hospitals_by_relation_and_evidence(repo_client: FlaskClient) -> None:
+    rows = run_named(repo_client, "cq17-hospitals-by-relation", institution=FUDAN)
+    found = {
+        (
+            r["hospital"].rsplit("-", 1)[1],
+            r["relation"].removeprefix(MED),
+            r["rule"].removeprefix(MED),
+        )
+        for r in rows
+    }
+    assert found == {
+        # 复旦大学附属中山医院: its name says 附属; ROR relates it too
+        ("032x22645", "affiliatedWith", "AffiliatedNameRule"),
+        ("032x22645", "worksWith", "RorRelatedRule"),
+        # Huashan Hospital: only a ROR related link
+        ("05201qm87", "worksWith", "RorRelatedRule"),
+    }
+    sichuan = run_named(repo_client, "cq17-hospitals-by-relation", institution=SICHUAN)
+    assert {r["relation"] for r in sichuan} == {MED + "worksWith"}
+    every = run_named(repo_client, "cq17-hospitals-by-relation")
+    # a ROR related link alone never makes an affiliated hospital
+    assert not [
+        r
+        for r in every
+        if r["relation"] == MED + "affiliatedWith"
+        and r["rule"] == MED + "RorRelatedRule"
+    ]
+    part_of = {r["hospital"] for r in every if r["relation"] == MED + "partOf"}
+    assert ID + "organization/ror-050agvb10" in part_of  # child of 山西医科大学
+    works = run_named(
+        repo_client,
+        "cq17-hospitals-by-relation",
+        institution=FUDAN,
+        relation=MED + "worksWith",
+    )
+    assert {r["hospital"].rsplit("-", 1)[1] for r in works} == {
+        "032x22645",
+        "05201qm87",
+    }

@@ -57,8 +57,24 @@ def test_home_has_sources_charts_and_links(repo_client: FlaskClient) -> None:
     query = """
         PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
         SELECT (COUNT(DISTINCT ?org) AS ?n)
-        WHERE { ?org a mededkg:MedicalEducationInstitution }"""
-    assert sum(provinces.values()) == int(sparql_select(repo_client, query)[0]["n"])
+        WHERE { ?org a mededkg:%s ; mededkg:moeCode ?code }"""
+    teaching = int(
+        sparql_select(repo_client, query % "MedicalEducationInstitution")[0]["n"]
+    )
+    every = int(
+        sparql_select(repo_client, query % "HigherEducationInstitution")[0]["n"]
+    )
+    assert sum(sum(split.values()) for split in provinces.values()) == every == 2756
+    assert (
+        sum(s["name-rule"] + s["units-or-hospitals"] for s in provinces.values())
+        == teaching
+    )
+    assert provinces["四川省"]["units-or-hospitals"] >= 1  # 四川大学, through 华西
+    # each segment of the chart links to the institutions it counts
+    assert (
+        "/institutions?province=%E5%9B%9B%E5%B7%9D%E7%9C%81&amp;teaches=units-or-hospitals"
+        in page
+    )
     assert any(g.endswith("/institutions") for g in twin["sources"])
 
 

@@ -12,14 +12,16 @@ from mededkg.store import Store
 
 ID = "https://w3id.org/mededkg/id/"
 CAPITAL = f"<{ID}institution/4111010025>"
-TIANTAN = f"<{ID}organization/ror-003regz62>"
+TIANTAN = f"<{ID}organization/ror-003regz62>"  # works with 首都医科大学 (ROR related)
+TONGREN = f"<{ID}organization/ror-013e4n276>"  # 首都医科大学附属北京同仁医院
 PREFIXES = """PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX schema: <https://schema.org/>
 """
 
 ENTAILED = [
-    ("inverse-property", f"{CAPITAL} mededkg:hasAffiliate {TIANTAN}"),
+    ("inverse-property", f"{CAPITAL} mededkg:hasAffiliate {TONGREN}"),
+    ("affiliated-implies-works-with", f"{TONGREN} mededkg:worksWith {CAPITAL}"),
     (
         "subclass",
         f"{CAPITAL} a mededkg:MedicalEducationInstitution , mededkg:Organization",
@@ -28,7 +30,15 @@ ENTAILED = [
     ("hospital-superclass", f"{TIANTAN} a mededkg:Organization , schema:Hospital"),
     ("subproperty", f"{TIANTAN} mededkg:cooperatesWith {CAPITAL}"),
     ("symmetric", f"{CAPITAL} mededkg:cooperatesWith {TIANTAN}"),
-    ("role-class-from-someValuesFrom", f"{TIANTAN} a mededkg:AffiliatedHospital"),
+    ("role-class-from-someValuesFrom", f"{TONGREN} a mededkg:AffiliatedHospital"),
+    (
+        "every-row-an-organization",
+        f"<{ID}institution/4111010003> a mededkg:Organization",
+    ),
+    (
+        "evidence-is-a-prov-entity",
+        f"<{ID}evidence/4111010025-name-rule> a <http://www.w3.org/ns/prov#Entity>",
+    ),
     (
         "cq06-objective",
         f"{CAPITAL} mededkg:hasObjective mededkg:EducateAndTrainMedicalStudents",
@@ -68,6 +78,11 @@ def test_entailment_is_in_the_inferred_graph(
     inferred = "<https://w3id.org/mededkg/graph/inferred>"
     query = f"{PREFIXES} ASK {{ GRAPH {inferred} {{ {pattern} }} }}"
     assert execute(store, query, limits=Limits()) == AskResult(True), case
+
+
+def test_works_with_alone_makes_no_affiliated_hospital(store: Store) -> None:
+    query = f"{PREFIXES} ASK {{ {TIANTAN} a mededkg:AffiliatedHospital }}"
+    assert execute(store, query, limits=Limits()) == AskResult(False)
 
 
 def test_asserted_triples_are_not_repeated_in_inferred(store: Store) -> None:

@@ -47,6 +47,7 @@ def test_every_source_file_is_loaded_into_a_named_graph() -> None:
         "institutions",
         "ror",
         "hospitals",
+        "hipo",
         "disciplines",
         "isced",
         "sources",
@@ -55,21 +56,45 @@ def test_every_source_file_is_loaded_into_a_named_graph() -> None:
     } <= graphs
 
 
-def test_institutions_are_exactly_the_rows_the_rule_selects(store: Store) -> None:
+def test_every_row_is_an_institution_and_the_name_rule_selects_its_rows(
+    store: Store,
+) -> None:
     moe = _csv(SOURCES / "china-heis-moe" / "china_heis_moe_list.csv")
+    every = _select(
+        store,
+        """PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
+        SELECT ?code WHERE {
+          ?i a mededkg:HigherEducationInstitution ; mededkg:moeCode ?code }""",
+    )
+    assert {r[0] for r in every} == {r["moe_code"] for r in moe}
+    assert len(every) == 2756
+    # 兽医 (veterinary) is set aside before the rule looks for 医
     expected = {
         r["moe_code"]
         for r in moe
-        if re.search("医|药|(?<!保)护|卫生|中医", r["name_zh"])
+        if re.search("医|药|(?<!保)护|卫生|中医", re.sub("兽医|兽药", "", r["name_zh"]))
     }
     rows = _select(
         store,
         """PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
         SELECT ?code WHERE {
-          ?i a mededkg:MedicalEducationInstitution ; mededkg:moeCode ?code }""",
+          ?i mededkg:moeCode ?code ; mededkg:medicalEducationEvidence ?e .
+          ?e mededkg:evidenceRule mededkg:MedicalNameRule }""",
     )
     assert {r[0] for r in rows} == expected
-    assert len(expected) == 208
+    assert len(expected) == 206
+
+
+def test_every_medical_institution_has_evidence_and_a_province(store: Store) -> None:
+    rows = _select(
+        store,
+        """PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
+        SELECT ?i WHERE {
+          ?i a mededkg:MedicalEducationInstitution .
+          FILTER(NOT EXISTS { ?i mededkg:medicalEducationEvidence ?e }
+                 || NOT EXISTS { ?i mededkg:province ?p FILTER(LANG(?p) = "zh") }) }""",
+    )
+    assert rows == []
 
 
 def test_every_ror_and_wikidata_id_appears_in_the_source(store: Store) -> None:
@@ -125,7 +150,7 @@ def test_unmatched_report_and_joined_institutions_partition_the_list(
         """PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
         SELECT ?code WHERE { ?i mededkg:moeCode ?code ; mededkg:rorId ?r }""",
     )
-    assert len(report) + len(joined) == 208
+    assert len(report) + len(joined) == 2756
     assert not {r["moe_code"] for r in report} & {r[0] for r in joined}
 
 
@@ -149,7 +174,7 @@ def test_every_sourced_resource_cites_a_described_source(store: Store) -> None:
 
 def test_every_named_query_runs_through_the_endpoint(repo_client: FlaskClient) -> None:
     queries = named_queries(queries_dir(ROOT))
-    assert len([q for q in queries if q.startswith("cq")]) == 15
+    assert len([q for q in queries if q.startswith("cq")]) == 17
     for name, query in queries.items():
         response = repo_client.get(f"/api/queries/{name}")
         if query_services(query.text):

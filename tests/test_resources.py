@@ -110,8 +110,10 @@ def test_real_page_labels_inverse_relations_by_the_ontology(
     page = repo_client.get("/id/institution/4111010023?lang=zh").get_data(as_text=True)
     assert "北京协和医学院" in page
     assert "Peking Union Medical College" in page
-    assert "附属医院" in page  # mededkg:hasAffiliate's Chinese label
-    assert re.search(r'<a class="value internal affiliated-hospital" href="/id/', page)
+    # ROR relates its hospitals to it, none affiliated by name or parent/child: the
+    # inverse of "works with" links them, labelled by the ontology
+    assert "合作医院" in page  # mededkg:worksWith's Chinese label
+    assert re.search(r'<a class="value internal inverse-works-with" href="/id/', page)
     # Out-links to ROR and Wikidata; the graph and source of each statement.
     assert 'href="https://ror.org/02drdmm93"' in page
     assert 'href="http://www.wikidata.org/entity/Q10873318"' in page
@@ -138,10 +140,32 @@ def test_schema_org_jsonld_block(repo_client: FlaskClient) -> None:
 
 
 def test_hospital_page_shows_the_institution_once(repo_client: FlaskClient) -> None:
+    # 中国医学科学院肿瘤医院: ROR relates it to 北京协和医学院 ("related" only, and its
+    # name says no 附属), so it works with the institution, no more.
     page = repo_client.get("/id/organization/ror-03x937183").get_data(as_text=True)
+    assert 'data-property="mededkg:worksWith"' in page
+    assert 'data-property="mededkg:affiliatedWith"' not in page
+    # An affiliated hospital (复旦大学附属中山医院) shows the asserted relation; the
+    # reasoner's mirror (institution hasAffiliate hospital) is not repeated.
+    page = repo_client.get("/id/organization/ror-032x22645").get_data(as_text=True)
     assert 'data-property="mededkg:affiliatedWith"' in page
-    # The reasoner's mirror (institution hasAffiliate hospital) is not repeated.
     assert 'data-property="mededkg:hasAffiliate"' not in page
+
+
+def test_institution_page_lists_hospitals_by_relation(repo_client: FlaskClient) -> None:
+    page = repo_client.get("/id/institution/4131010246?lang=en").get_data(as_text=True)
+    hospitals = page[page.index('id="hospitals"') :]
+    affiliated = hospitals[hospitals.index('data-relation="mededkg:affiliatedWith"') :]
+    works = affiliated[affiliated.index('data-relation="mededkg:worksWith"') :]
+    # 复旦大学附属中山医院 under affiliated with (by its name),
+    # Huashan only under works with
+    assert "Zhongshan Hospital" in affiliated[: affiliated.index("</table>")]
+    assert "Huashan Hospital" in works[: works.index("</table>")]
+    assert "Huashan Hospital" not in affiliated[: affiliated.index("</table>")]
+    # and the evidence of medical education, with the unit ROR names
+    evidence = page[page.index('id="medical-education"') : page.index('id="hospitals"')]
+    assert "Shanghai Medical College of Fudan University" in evidence
+    assert "ROR medical unit" in evidence
 
 
 def test_graph_and_hash_iris_dereference(repo_client: FlaskClient) -> None:

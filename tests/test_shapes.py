@@ -24,11 +24,25 @@ PREFIXES = """
 @prefix semapv: <https://w3id.org/semapv/vocab/> .
 @prefix ex: <https://w3id.org/mededkg/id/test/> .
 @prefix src: <https://w3id.org/mededkg/id/source/> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
 """
 # A valid institution, catalogue edition and category that the cases can refer to.
 CONTEXT = """
-ex:inst a mededkg:MedicalUniversity ; rdfs:label "首都医科大学"@zh , "Capital Medical University"@en ;
-    mededkg:moeCode "4111010025" ; dcterms:source src:china-heis-moe .
+ex:inst a mededkg:HigherEducationInstitution , mededkg:MedicalUniversity ;
+    rdfs:label "首都医科大学"@zh , "Capital Medical University"@en ;
+    mededkg:moeCode "4111010025" ; mededkg:educationLevel "本科" ;
+    mededkg:supervisingAuthority ex:gov ; prov:wasDerivedFrom src:china-heis-moe ;
+    mededkg:province "北京市"@zh ; mededkg:provinceEvidence ex:where ;
+    mededkg:medicalEducationEvidence ex:why ; dcterms:source src:china-heis-moe .
+ex:gov a mededkg:GovernmentBody ; rdfs:label "北京市"@zh ; dcterms:source src:china-heis-moe .
+ex:why a mededkg:Evidence ; mededkg:evidenceRule mededkg:MedicalNameRule ;
+    prov:wasDerivedFrom src:china-heis-moe ; skos:note "the name says medicine"@en ;
+    dcterms:source src:china-heis-moe .
+ex:where a mededkg:Evidence ; mededkg:evidenceRule mededkg:ProvinceFromAuthorityRule ;
+    prov:wasDerivedFrom src:china-heis-moe ; skos:note "from the authority"@en ;
+    dcterms:source src:china-heis-moe .
+ex:h0 a mededkg:Hospital ; rdfs:label "Beijing Tian Tan Hospital"@en ; mededkg:rorId "003regz62" ;
+    mededkg:worksWith ex:inst ; dcterms:source src:ror-china .
 ex:ed a mededkg:CatalogueEdition , skos:ConceptScheme ; skos:prefLabel "目录"@zh ;
     skos:notation "2022" ; dcterms:source src:china-discipline-catalog .
 ex:cat a mededkg:DisciplineCategory , skos:Concept ; skos:prefLabel "医学"@zh ;
@@ -54,10 +68,77 @@ CASES = [
     ),
     (
         "institution-no-chinese-label",
-        'ex:x a mededkg:TCMUniversity ; rdfs:label "X"@en ; mededkg:moeCode "4111010099" ;'
-        " dcterms:source src:china-heis-moe .",
+        'ex:x a mededkg:HigherEducationInstitution ; rdfs:label "X"@en ;'
+        ' mededkg:moeCode "4111010099" ; dcterms:source src:china-heis-moe .',
         "ex:x",
         "rdfs:label in Chinese",
+    ),
+    (
+        "institution-no-row",
+        'ex:x a mededkg:HigherEducationInstitution ; rdfs:label "某学院"@zh ;'
+        ' mededkg:moeCode "4111010099" ; dcterms:source src:china-heis-moe .',
+        "ex:x",
+        "row of the MOE list",
+    ),
+    (
+        "medical-institution-without-evidence",
+        'ex:x a mededkg:MedicalEducationInstitution ; rdfs:label "四川大学"@zh ;'
+        ' mededkg:province "四川省"@zh ; dcterms:source src:china-heis-moe .',
+        "ex:x",
+        "on which evidence",
+    ),
+    (
+        "medical-institution-without-province",
+        'ex:x a mededkg:MedicalEducationInstitution ; rdfs:label "北京协和医学院"@zh ;'
+        " mededkg:medicalEducationEvidence ex:why ; dcterms:source src:china-heis-moe .",
+        "ex:x",
+        "exactly one province in Chinese",
+    ),
+    (
+        "label-with-several-names",
+        'ex:inst skos:altLabel "复旦大学;復旦大學" .',
+        "ex:inst",
+        "one name without noise",
+    ),
+    (
+        "label-with-copyright-notice",
+        'ex:h0 rdfs:label "版权所有 运城市中心医院"@zh .',
+        "ex:h0",
+        "one name without noise",
+    ),
+    (
+        "evidence-without-rule",
+        'ex:e a mededkg:Evidence ; prov:wasDerivedFrom src:ror-china ; skos:note "x"@en ;'
+        " dcterms:source src:ror-china .",
+        "ex:e",
+        "exactly one documented rule",
+    ),
+    (
+        "evidence-rule-not-a-rule",
+        "ex:why mededkg:evidenceRule mededkg:Hospital .",
+        "ex:why",
+        "exactly one documented rule",
+    ),
+    (
+        "evidence-without-origin",
+        "ex:e a mededkg:Evidence ; mededkg:evidenceRule mededkg:RorRelatedRule ;"
+        ' skos:note "x"@en ; dcterms:source src:ror-china .',
+        "ex:e",
+        "source rows or records",
+    ),
+    (
+        "evidence-via-two",
+        "ex:why mededkg:via ex:h0 , ex:inst .",
+        "ex:why",
+        "at most one hospital or unit",
+    ),
+    (
+        "unit-not-part-of-an-institution",
+        'ex:u a mededkg:UniversityMedicalSchool ; rdfs:label "Some Medical College"@en ;'
+        ' mededkg:rorId "01zntxs11" ; mededkg:province "上海市"@zh ;'
+        " mededkg:medicalEducationEvidence ex:why ; dcterms:source src:ror-china .",
+        "ex:u",
+        "part of an institution of the MOE list",
     ),
     (
         "institution-bad-ror",
@@ -90,11 +171,17 @@ CASES = [
         "GovernmentBody",
     ),
     (
-        "hospital-without-institution",
+        "hospital-affiliated-with-a-discipline",
         'ex:h a mededkg:Hospital ; rdfs:label "H"@en ; mededkg:rorId "013xs5b60" ;'
-        " dcterms:source src:ror-china .",
+        " mededkg:affiliatedWith ex:first ; dcterms:source src:ror-china .",
         "ex:h",
-        "affiliated with at least one medical education institution",
+        "affiliated with medical education institutions of the graph only",
+    ),
+    (
+        "hospital-works-with-a-discipline",
+        "ex:h0 mededkg:worksWith ex:first .",
+        "ex:h0",
+        "works with medical education institutions of the graph only",
     ),
     (
         "hospital-without-ror",

@@ -82,6 +82,17 @@ def _labels() -> dict[str, list[ox.Literal]]:
 
 
 # --- institutions -----------------------------------------------------------------
+#: Rows of the institutions table per HTML page (the JSON and CSV twins give them all).
+PAGE_SIZE = 250
+#: What the ``teaches`` filter accepts, and what each keeps.
+TEACHES = ("yes", "no", "name-rule", "units-or-hospitals")
+#: The kinds that say least: an institution shows a more specific one if it has one.
+GENERAL_KINDS = (
+    str(MEDEDKG.HigherEducationInstitution),
+    str(MEDEDKG.MedicalEducationInstitution),
+)
+
+
 @dataclass
 class Institution:
     """One row of the institutions table."""
@@ -95,9 +106,28 @@ class Institution:
     authority: str = ""
     authority_label: str = ""
     ror: str = ""
+    teaches_medicine: str = ""
+    evidence: str = ""
+    evidence_labels: str = ""
     href: str = ""
+    kinds: set[str] = field(default_factory=set)
+    rules: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
     pinyin: tuple[str, str] = ("", "")
+
+    def teaches(self, which: str) -> bool:
+        """The ``teaches`` filter: ``yes`` (any evidence), ``no`` (an institution of
+        the list with none), ``name-rule``, ``units-or-hospitals`` (evidence, but not
+        the name rule); hospitals have neither answer."""
+        medical = self.teaches_medicine == "yes"
+        by_name = str(MEDEDKG.MedicalNameRule) in self.rules
+        return {
+            "": True,
+            "yes": medical,
+            "no": self.teaches_medicine == "no",
+            "name-rule": medical and by_name,
+            "units-or-hospitals": medical and not by_name,
+        }[which]
 
     def matches(self, query: str) -> bool:
         """True if *query* is part of a Chinese or English name or of its pinyin."""
@@ -120,11 +150,13 @@ INSTITUTION_COLUMNS = (
     "authority",
     "authority_label",
     "ror",
+    "teaches_medicine",
+    "evidence",
 )
 
 
 def institutions_all(lang: str) -> list[Institution]:
-    """Every medical education institution and hospital, one row each."""
+    """Every institution of the MOE list, medical unit and hospital, one row each."""
     labels = _labels()
     rows: dict[str, Institution] = {}
     names: dict[str, list[ox.Literal]] = {}
@@ -133,13 +165,8 @@ def institutions_all(lang: str) -> list[Institution]:
         iri = row["org"].value
         item = rows.get(iri)
         if item is None:
-            kind = row["kind"].value
-            item = rows[iri] = Institution(
-                iri,
-                kind=kind,
-                kind_label=pick(labels.get(kind, ()), lang) or curie(kind),
-                href=local_url(iri),
-            )
+            item = rows[iri] = Institution(iri, href=local_url(iri))
+        item.kinds.add(row["kind"].value)
         for key, store in (("name", names), ("province", provinces)):
             term = row.get(key)
             if isinstance(term, ox.Literal) and term not in store.get(iri, []):
@@ -149,7 +176,21 @@ def institutions_all(lang: str) -> list[Institution]:
             item.authority_label = pick(labels.get(item.authority, ()), lang)
         if "ror" in row:
             item.ror = row["ror"].value
+    for row in select("institution-evidence"):
+        item = rows.get(row["org"].value)
+        if item is not None:
+            item.rules.add(row["rule"].value)
     for iri, item in rows.items():
+        item.kind = _most_specific(item.kinds)
+        item.kind_label = pick(labels.get(item.kind, ()), lang) or curie(item.kind)
+        hospital = str(MEDEDKG.Hospital) in item.kinds
+        medical = item.kind != str(MEDEDKG.HigherEducationInstitution)
+        item.teaches_medicine = "" if hospital else ("yes" if medical else "no")
+        ordered = sorted(item.rules)
+        item.evidence = " ".join(curie(r) for r in ordered)
+        item.evidence_labels = " · ".join(
+            pick(labels.get(r, ()), lang) or curie(r) for r in ordered
+        )
         found = names.get(iri, [])
         zh = [n for n in found if (n.language or "").startswith("zh")]
         en = [n for n in found if (n.language or "") == "en"]
@@ -161,27 +202,60 @@ def institutions_all(lang: str) -> list[Institution]:
     return sorted(rows.values(), key=lambda i: (i.kind_label, i.iri))
 
 
+def _most_specific(kinds: set[str]) -> str:
+    """The kind to show: a specific one (a medical kind, hospital) before the general
+    medical education institution, before higher-education institution.
+
+    >>> _most_specific({str(MEDEDKG.HigherEducationInstitution),
+    ...                 str(MEDEDKG.TCMUniversity)}).rsplit("#")[-1]
+    'TCMUniversity'
+    """
+    specific = sorted(k for k in kinds if k not in GENERAL_KINDS)
+    if specific:
+        return specific[0]
+    return next((k for k in reversed(GENERAL_KINDS) if k in kinds), "")
+
+
 @bp.route("/institutions")
 def institutions() -> Response | str:
-    """Medical education institutions and hospitals: filter by ``kind``,
-    ``province`` and ``authority`` (IRIs or names), search ``q`` over Chinese and
-    English names and their pinyin."""
+    """Institutions of the MOE list, medical units and hospitals: filter by ``kind``,
+    ``province`` and ``authority`` (IRIs or names), by ``teaches`` (``yes``, ``no``,
+    ``name-rule``, ``units-or-hospitals``) and by ``evidence`` (a rule, IRI or
+    ``mededkg:`` name); search ``q`` over Chinese and English names and their pinyin.
+    The HTML table shows :data:`PAGE_SIZE` rows per ``page``.
+
+    Raises:
+        400: an unknown ``teaches`` value, or a page that is not one.
+    """
     twin = _twin()
     lang = ui_language()
     everything = institutions_all(lang)
     kind = request.args.get("kind", "")
     province = request.args.get("province", "")
     authority = request.args.get("authority", "")
+    teaches = request.args.get("teaches", "")
+    evidence = request.args.get("evidence", "")
     query = request.args.get("q", "")
+    if teaches and teaches not in TEACHES:
+        abort(400, f"unknown teaches={teaches!r}; choose one of: {', '.join(TEACHES)}")
     rows = [
         i
         for i in everything
         if (not kind or kind in (i.kind, curie(i.kind)))
         and (not province or province == i.province)
         and (not authority or authority in (i.authority, i.authority_label))
+        and i.teaches(teaches)
+        and (not evidence or any(evidence in (r, curie(r)) for r in i.rules))
         and i.matches(query)
     ]
-    filters = {"kind": kind, "province": province, "authority": authority, "q": query}
+    filters = {
+        "kind": kind,
+        "province": province,
+        "authority": authority,
+        "teaches": teaches,
+        "evidence": evidence,
+        "q": query,
+    }
     if twin == "json":
         return jsonify(
             {
@@ -193,13 +267,48 @@ def institutions() -> Response | str:
         )
     if twin == "csv":
         return _csv(INSTITUTION_COLUMNS, [_public(i) for i in rows], "institutions")
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page = _page(pages)
     return render_template(
         "institutions.html",
-        rows=rows,
+        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        total=len(rows),
+        page=page,
+        pages=pages,
         filters=filters,
         kinds=_choices(everything, lambda i: (i.kind, i.kind_label)),
         provinces=_choices(everything, lambda i: (i.province, i.province)),
         authorities=_choices(everything, lambda i: (i.authority, i.authority_label)),
+        teaches_choices=[(t, sum(i.teaches(t) for i in everything)) for t in TEACHES],
+        evidence_choices=_rule_choices(everything, lang),
+    )
+
+
+def _page(pages: int) -> int:
+    """The ``page`` asked for (1 to *pages*; default 1).
+
+    Raises:
+        400: not a number, or out of range.
+    """
+    raw = request.args.get("page") or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= pages:
+        abort(400, f"page={raw!r} is not a page of this table (1 to {pages})")
+    return int(raw)
+
+
+def _rule_choices(rows: Sequence[Institution], lang: str) -> list[tuple[str, str, int]]:
+    """``(rule curie, label, rows with it)`` for the evidence filter, by label."""
+    labels = _labels()
+    counts: dict[str, int] = {}
+    for row in rows:
+        for rule in row.rules:
+            counts[rule] = counts.get(rule, 0) + 1
+    return sorted(
+        (
+            (curie(rule), pick(labels.get(rule, ()), lang) or curie(rule), n)
+            for rule, n in counts.items()
+        ),
+        key=lambda c: c[1],
     )
 
 

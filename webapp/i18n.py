@@ -97,9 +97,32 @@ STRINGS: dict[str, dict[str, str]] = {
     "label": {"en": "label", "zh": "标签"},
     "instances": {"en": "instances", "zh": "实例数"},
     "chart_provinces": {
-        "en": "Institutions per province",
-        "zh": "各省份院校数",
+        "en": "Institutions per province, by evidence of medical education",
+        "zh": "各省份院校数（按医学教育依据）",
     },
+    "segment_name_rule": {
+        "en": "teaches medicine by its name",
+        "zh": "依校名开展医学教育",
+    },
+    "segment_units_or_hospitals": {
+        "en": "through a medical unit or hospitals only",
+        "zh": "仅经由医学院系或医院",
+    },
+    "segment_no_evidence": {
+        "en": "no evidence of medical education",
+        "zh": "无医学教育依据",
+    },
+    # institution page: medical education and hospitals
+    "medical_education": {"en": "Medical education", "zh": "医学教育"},
+    "hospitals_by_relation": {
+        "en": "Hospitals, by kind of relation",
+        "zh": "医院（按关系类型）",
+    },
+    "rule": {"en": "rule", "zh": "规则"},
+    "through": {"en": "through", "zh": "经由"},
+    "note": {"en": "note", "zh": "说明"},
+    "hospital": {"en": "hospital", "zh": "医院"},
+    "via_unit": {"en": "via its unit {unit}", "zh": "经由其院系 {unit}"},
     "chart_categories": {
         "en": "Disciplines per category (catalogue {edition})",
         "zh": "各学科门类的学科数（{edition} 年版目录）",
@@ -143,12 +166,25 @@ STRINGS: dict[str, dict[str, str]] = {
     # institutions browser
     "institutions_title": {"en": "Institutions", "zh": "院校"},
     "institutions_intro": {
-        "en": "Medical education institutions and hospitals of the graph. Filter by "
-        "kind, province or supervising authority; search by Chinese or English name "
-        "or by pinyin.",
-        "zh": "图中的医学教育机构与医院。可按类型、省份、主管部门筛选；"
-        "可按中文名、英文名或拼音搜索。",
+        "en": "Every institution of the Ministry of Education's list, the medical "
+        "units ROR names and the hospitals of the graph. Filter by kind, province, "
+        "supervising authority, whether it teaches medicine and on which evidence; "
+        "search by Chinese or English name or by pinyin.",
+        "zh": "教育部名单中的全部院校、ROR 记录的医学院系以及图中的医院。可按类型、"
+        "省份、主管部门、是否开展医学教育及其依据筛选；可按中文名、英文名或拼音搜索。",
     },
+    "teaches": {"en": "teaches medicine", "zh": "医学教育"},
+    "teaches_yes": {"en": "yes", "zh": "是"},
+    "teaches_no": {"en": "no evidence", "zh": "无依据"},
+    "teaches_name_rule": {"en": "yes, by its name", "zh": "是（依校名）"},
+    "teaches_units_or_hospitals": {
+        "en": "yes, through units or hospitals only",
+        "zh": "是（仅经由医学院系或医院）",
+    },
+    "evidence": {"en": "evidence", "zh": "依据"},
+    "page_of": {"en": "page {page} of {pages}", "zh": "第 {page} 页，共 {pages} 页"},
+    "previous_page": {"en": "← previous", "zh": "← 上一页"},
+    "next_page": {"en": "next →", "zh": "下一页 →"},
     "search": {"en": "Search", "zh": "搜索"},
     "search_placeholder": {
         "en": "name, English name or pinyin",

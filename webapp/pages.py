@@ -248,12 +248,69 @@ def bars(items: Sequence[tuple[str, int, str]]) -> list[Bar]:
     ]
 
 
-def province_counts() -> list[tuple[str, int]]:
-    """Medical education institutions per province (``""`` = not stated)."""
-    return [
-        (row["province"].value if "province" in row else "", int(row["n"].value))
-        for row in select("chart-provinces")
-    ]
+#: How the home page splits each province's institutions: what says they teach
+#: medicine (the keys of ``chart-provinces``' ``?evidence``), in the bars' order.
+SEGMENTS = ("name-rule", "units-or-hospitals", "no-evidence")
+#: The /institutions filter each segment links to.
+SEGMENT_FILTERS = {
+    "name-rule": "name-rule",
+    "units-or-hospitals": "units-or-hospitals",
+    "no-evidence": "no",
+}
+
+
+def province_counts() -> list[tuple[str, dict[str, int]]]:
+    """Institutions of the MOE list per province (``""`` = not stated), split by
+    evidence of medical education (:data:`SEGMENTS`), most institutions first."""
+    found: dict[str, dict[str, int]] = {}
+    for row in select("chart-provinces"):
+        province = row["province"].value if "province" in row else ""
+        split = found.setdefault(province, dict.fromkeys(SEGMENTS, 0))
+        split[row["evidence"].value] = int(row["n"].value)
+    return sorted(found.items(), key=lambda item: (-sum(item[1].values()), item[0]))
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One part of a stacked bar: its key (CSS class), value, link, and where it
+    starts and how wide it is, in percent of the longest bar."""
+
+    key: str
+    value: int
+    href: str
+    start: float
+    percent: float
+
+
+@dataclass(frozen=True)
+class StackedBar:
+    """A bar split into segments."""
+
+    label: str
+    total: int
+    segments: tuple[Segment, ...]
+
+
+def stacked_bars(
+    items: Sequence[tuple[str, dict[str, int], dict[str, str]]],
+) -> list[StackedBar]:
+    """Stacked bars for ``(label, values by segment, links by segment)``, widths
+    relative to the longest bar.
+
+    >>> bar = stacked_bars([("a", {"x": 1, "y": 3}, {})])[0]
+    >>> [(s.key, s.start, s.percent) for s in bar.segments]
+    [('x', 0.0, 25.0), ('y', 25.0, 75.0)]
+    """
+    top = max((sum(v.values()) for _, v, _ in items), default=0) or 1
+    out = []
+    for label, values, links in items:
+        start, segments = 0.0, []
+        for key, value in values.items():
+            width = round(100.0 * value / top, 1)
+            segments.append(Segment(key, value, links.get(key, ""), start, width))
+            start = round(start + width, 1)
+        out.append(StackedBar(label, sum(values.values()), tuple(segments)))
+    return out
 
 
 def category_counts(edition: str) -> list[tuple[str, str, str, int]]:
@@ -288,7 +345,7 @@ class HomeCounts:
 
     summary: Stats
     sources: dict[str, list[SourceInfo]]
-    provinces: list[tuple[str, int]]
+    provinces: list[tuple[str, dict[str, int]]]
     categories: list[tuple[str, str, str, int]]
 
 
@@ -347,10 +404,19 @@ def home() -> Response | str:
         )
     base = state().config.base_iri
     unique_sources = {s.iri: s for ss in sources.values() for s in ss}
-    province_bars = bars(
+    province_bars = stacked_bars(
         [
-            (p or tr("unknown_province"), n, url_for("browse.institutions", province=p))
-            for p, n in provinces
+            (
+                p or tr("unknown_province"),
+                split,
+                {
+                    key: url_for(
+                        "browse.institutions", province=p, teaches=SEGMENT_FILTERS[key]
+                    )
+                    for key in split
+                },
+            )
+            for p, split in provinces
         ]
     )
     category_bars = bars(
@@ -362,6 +428,7 @@ def home() -> Response | str:
         graph_name=lambda iri: short_graph_name(base, iri),
         sources=sorted(unique_sources.values(), key=lambda s: s.title),
         province_bars=province_bars,
+        segments=SEGMENTS,
         category_bars=category_bars,
         edition=DEFAULT_EDITION,
     )

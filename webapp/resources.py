@@ -124,6 +124,29 @@ class GraphInfo:
     license: str
 
 
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One piece of evidence of medical education on an institution's page: the rule,
+    the hospital or unit it goes through (if any), the note, and the unit of the
+    institution whose evidence it is (if not the institution's own)."""
+
+    rule: str
+    note: str
+    via: Value | None = None
+    unit: Value | None = None
+
+
+@dataclass
+class HospitalGroup:
+    """The hospitals of one kind of relation (part of, affiliated with, works with),
+    each with the evidence for it."""
+
+    relation: str
+    curie: str
+    css: str
+    items: list[EvidenceItem] = field(default_factory=list)
+
+
 @dataclass
 class Description:
     """Everything the HTML page shows about one resource."""
@@ -137,6 +160,8 @@ class Description:
     links_out: list[Value]
     graphs: list[GraphInfo]
     jsonld: Markup
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    hospitals: list[HospitalGroup] = field(default_factory=list)
 
 
 @bp.route("/<path:rest>")
@@ -286,9 +311,12 @@ def describe(iri: str, quads: list[ox.Quad]) -> Description:
         lang = (label.language or "").split("-")[0]
         if label.value not in by_lang.setdefault(lang, []):
             by_lang[lang].append(label.value)
+    evidence, hospitals = medical_education(this)
     return Description(
         iri=iri,
         title=pick(labels.get(iri, ())) or curie(iri),
+        evidence=evidence,
+        hospitals=hospitals,
         labels=by_lang,
         types=sorted(types, key=lambda v: (v.inferred, v.text)),
         properties=sorted(groups.values(), key=lambda g: (g.inferred, g.label)),
@@ -297,6 +325,81 @@ def describe(iri: str, quads: list[ox.Quad]) -> Description:
         graphs=graph_infos,
         jsonld=schema_jsonld(iri, outgoing, labels),
     )
+
+
+#: The order of the hospital groups on an institution's page: strongest first.
+RELATION_ORDER = (
+    str(MEDEDKG.partOf),
+    str(MEDEDKG.affiliatedWith),
+    str(MEDEDKG.worksWith),
+)
+
+
+def medical_education(
+    this: ox.NamedNode,
+) -> tuple[list[EvidenceItem], list[HospitalGroup]]:
+    """The evidence that *this* teaches medicine, and its hospitals (its own and its
+    units'), grouped by the relation each piece of evidence supports."""
+    rows = select("institution-hospitals", this=this)
+    if not rows:
+        return [], []
+    labels: dict[str, list[ox.Literal]] = {}
+    for row in select("term-labels"):
+        label = row["label"]
+        if isinstance(label, ox.Literal):
+            labels.setdefault(row["node"].value, []).append(label)
+    names: dict[str, list[ox.Literal]] = {}
+    for row in rows:
+        if "via" in row and isinstance(row.get("label"), ox.Literal):
+            names.setdefault(row["via"].value, []).append(row["label"])  # type: ignore[arg-type]
+
+    def link(term: Term | None) -> Value | None:
+        if term is None:
+            return None
+        return Value(
+            pick(names.get(term.value, ())) or curie(term.value),
+            href=local_url(term.value),
+            iri=term.value,
+        )
+
+    evidence: dict[str, EvidenceItem] = {}
+    groups: dict[str, HospitalGroup] = {}
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        rule = row["rule"].value
+        item = EvidenceItem(
+            pick(labels.get(rule, ())) or curie(rule),
+            row["note"].value,
+            link(row.get("via")),
+            link(row.get("unit")),
+        )
+        if "unit" not in row:
+            evidence.setdefault(row["evidence"].value, item)
+        relation = row.get("relation")
+        if relation is None:
+            continue
+        key = (relation.value, row["evidence"].value)
+        if key in seen:
+            continue
+        seen.add(key)
+        group = groups.get(relation.value)
+        if group is None:
+            english = pick(labels.get(relation.value, ()), "en") or relation.value
+            group = groups[relation.value] = HospitalGroup(
+                pick(labels.get(relation.value, ())) or curie(relation.value),
+                curie(relation.value),
+                _slug(english),
+            )
+        group.items.append(item)
+    ordered = sorted(
+        groups.items(),
+        key=lambda g: RELATION_ORDER.index(g[0]) if g[0] in RELATION_ORDER else 9,
+    )
+    for _, group in ordered:
+        group.items.sort(key=lambda i: (i.via.text if i.via else "", i.rule))
+    return sorted(
+        evidence.values(), key=lambda i: (i.rule, i.via.text if i.via else "")
+    ), [g for _, g in ordered]
 
 
 def _order(item: tuple[tuple[str, Term], set[str]]) -> tuple[str, str]:

@@ -1,63 +1,90 @@
 """``mededkg import``: generate the Turtle in ``data/`` from the sources in
-``data/sources/``. Same sources → byte-identical files.
+``data/sources/`` (and the accepted links of ``mededkg link`` in ``data/links/``). Same
+inputs → byte-identical files.
 
 One file (and so one named graph) per source: ``institutions.ttl`` (MOE list),
-``ror.ttl`` (ROR facts), ``hospitals.ttl`` (ROR relationships), ``disciplines.ttl``,
-``isced.ttl``, ``sources.ttl``; plus ``links/ror-wikidata.sssom.tsv`` and
-``reports/ror-join-unmatched.csv``.
+``ror.ttl`` (ROR facts), ``hospitals.ttl`` (hospitals, units, ties and their evidence),
+``hipo.ttl`` (names of the Hipo records the linker matched), ``disciplines.ttl``,
+``isced.ttl``, ``sources.ttl``; plus ``links/ror-wikidata.sssom.tsv`` and the reports of
+what did not join in ``reports/``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
+
+from rdflib import RDFS, URIRef
 
 from mededkg.export import write_atomically
 from mededkg.importer import (
     disciplines,
+    hipo,
+    hospitals,
     institutions,
     isced,
     links,
     programmes,
     sources,
 )
-from mededkg.importer.common import GENERATED, read_csv, write_graph
+from mededkg.importer.common import GENERATED, SKOS, write_graph
+from mededkg.importer.ror import read_records
+from mededkg.namespaces import MEDEDKG
 
 
-def import_all(sources_dir: Path, out_dir: Path) -> list[Path]:
-    """Regenerate every generated file of *out_dir* (``data/``) from *sources_dir*.
+def import_all(
+    sources_dir: Path, out_dir: Path, links_dir: Path | None = None
+) -> list[Path]:
+    """Regenerate every generated file of *out_dir* (``data/``) from *sources_dir*,
+    joining institutions to ROR and Hipo also through the accepted links in
+    *links_dir* (default: ``out_dir/links``; none if it does not exist).
 
     Returns:
         The files written, sorted.
     """
     written: list[Path] = []
     out_dir.mkdir(parents=True, exist_ok=True)
+    links_dir = links_dir if links_dir is not None else out_dir / "links"
 
     def header(module: str, source: str) -> str:
         return GENERATED.format(module=module, source=source)
 
     moe_dir, ror_dir = sources_dir / "china-heis-moe", sources_dir / "ror-china"
-    rows = institutions.medical_rows(moe_dir)
-    ror_rows = read_csv(ror_dir / "ror_cn_flat.csv")
-    result = institutions.join(rows, ror_rows)
-    ror, affiliations = institutions.ror_graph(result, ror_rows)
-    names = {r["moe_code"]: r["name_zh"] for r in rows}
+    rows = institutions.read_rows(moe_dir)
+    records = read_records(ror_dir)
+    result = institutions.join(rows, records, institutions.linked_records(links_dir))
+    found = hospitals.find(records, rows, result)
+    moe = institutions.moe_graph(rows)
+    has_province = {
+        str(s).rsplit("/", 1)[-1] for s in moe.subjects(MEDEDKG.province, None)
+    }
+    ror = hospitals.ror_graph(records, rows, result, found, has_province)
+    from_ror = {str(s).rsplit("/", 1)[-1] for s in ror.subjects(MEDEDKG.province, None)}
+    known: dict[str, set[str]] = {}
+    for graph in (moe, ror):
+        for s, p, o in graph.triples((None, None, None)):
+            if p in (RDFS.label, SKOS.altLabel) and isinstance(s, URIRef):
+                known.setdefault(str(s), set()).add(str(o))
     written += [
         write_graph(
-            institutions.moe_graph(rows),
+            moe,
             out_dir / "institutions.ttl",
             header("mededkg.importer.institutions", "china-heis-moe"),
         ),
         write_graph(
-            ror,
-            out_dir / "ror.ttl",
-            header("mededkg.importer.institutions", "ror-china"),
+            ror, out_dir / "ror.ttl", header("mededkg.importer.hospitals", "ror-china")
         ),
         write_graph(
-            institutions.hospitals_graph(affiliations, ror_rows, names),
+            hospitals.hospitals_graph(found, rows),
             out_dir / "hospitals.ttl",
-            header("mededkg.importer.institutions", "ror-china"),
+            header("mededkg.importer.hospitals", "ror-china"),
+        ),
+        write_graph(
+            hipo.names_graph(sources_dir / "hipo-universities", links_dir, known),
+            out_dir / "hipo.ttl",
+            header("mededkg.importer.hipo", "hipo-universities"),
         ),
         write_graph(
             disciplines.build(sources_dir / "china-discipline-catalog"),
@@ -75,21 +102,55 @@ def import_all(sources_dir: Path, out_dir: Path) -> list[Path]:
             header("mededkg.importer.sources", "*"),
         ),
     ]
-    hospitals = sorted({a["hospital"] for a in affiliations})
     link_file = out_dir / "links" / "ror-wikidata.sssom.tsv"
     link_file.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(
-        link_file,
-        links.sssom_text(links.mapping_rows(result, ror_rows, hospitals)).encode(),
+        link_file, links.sssom_text(links.mapping_rows(result, found)).encode()
     )
-    report = out_dir / "reports" / "ror-join-unmatched.csv"
-    report.parent.mkdir(parents=True, exist_ok=True)
+    reports = out_dir / "reports"
+    written += [
+        _report(
+            reports / "ror-join-unmatched.csv",
+            ["moe_code", "name_zh", "reason"],
+            result.unmatched,
+        ),
+        _report(
+            reports / "ror-healthcare-not-hospitals.csv",
+            ["ror_id", "name", "reason"],
+            found.not_hospitals,
+        ),
+        _report(
+            reports / "hospitals-untied.csv",
+            ["ror_id", "name", "relationships"],
+            found.untied,
+        ),
+        _report(
+            reports / "hospital-ties-outside.csv",
+            ["ror_id", "name", "relation", "other"],
+            sorted(set(found.outside)),
+        ),
+        _report(
+            reports / "institutions-without-province.csv",
+            ["moe_code", "name_zh", "authority", "location"],
+            [
+                (r["moe_code"], r["name_zh"], r["authority"], r["location"])
+                for r in rows
+                if r["moe_code"] not in has_province | from_ror
+            ],
+        ),
+    ]
+    return sorted([*written, link_file])
+
+
+def _report(path: Path, header: list[str], rows: Sequence[Sequence[str]]) -> Path:
+    """Write a CSV report (header, then *rows* in the order given)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["moe_code", "name_zh", "reason"])
-    writer.writerows(sorted(result.unmatched))
-    write_atomically(report, buffer.getvalue().encode())
-    return sorted([*written, link_file, report])
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_atomically(path, buffer.getvalue().encode())
+    return path
 
 
 def import_programmes(csv_path: Path, out_path: Path) -> Path:

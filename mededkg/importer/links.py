@@ -5,6 +5,7 @@ reference)."""
 
 from __future__ import annotations
 
+from mededkg.importer.hospitals import Found
 from mededkg.importer.institutions import JoinResult, institution_iri, organization_iri
 from mededkg.namespaces import PREFIXES
 from mededkg.sssom import write_sssom
@@ -19,55 +20,57 @@ CURIE_MAP = {
 }
 METADATA = {
     "mapping_set_id": "https://w3id.org/mededkg/id/mapping-set/ror-wikidata",
-    "mapping_set_description": "MedEdKG institutions and hospitals to their ROR "
-    "records and Wikidata items, from the ROR join of mededkg import",
+    "mapping_set_description": "MedEdKG institutions, medical units and hospitals to "
+    "their ROR records and Wikidata items, from the ROR join of mededkg import",
     "license": "http://creativecommons.org/publicdomain/zero/1.0/",
     "mapping_date": "2026-06-23",
 }
+COMMENTS = {
+    "chinese-name": "normalised Chinese name equals a Chinese label of the ROR record",
+    "alias": "normalised Chinese name equals an alias of the ROR record",
+    "minted": "the resource was created from this ROR record",
+}
 
 
-def mapping_rows(
-    result: JoinResult, ror_rows: list[dict[str, str]], hospitals: list[str]
-) -> list[dict[str, str]]:
-    """One row per link, dated with the ROR extract's date so re-runs are identical."""
-    by_id = {r["ror_id"]: r for r in ror_rows}
+def mapping_rows(result: JoinResult, found: Found) -> list[dict[str, str]]:
+    """One row per link, dated with the ROR extract's date so re-runs are identical.
+
+    Institutions joined through ``mededkg link`` get no ROR row here (the linker's own
+    mapping set states it), only their Wikidata cross-reference.
+    """
     rows: list[dict[str, str]] = []
     subjects = [
         (str(institution_iri(code)), record, result.how[code])
-        for code, record in result.matched.items()
-    ] + [(str(organization_iri(h)), by_id[h], "minted") for h in hospitals]
+        for code, record in sorted(result.matched.items())
+    ]
+    minted = sorted({*found.hospitals, *found.units})
+    records = {**found.hospitals, **{k: v[0] for k, v in found.units.items()}}
+    subjects += [(str(organization_iri(i)), records[i], "minted") for i in minted]
     for subject_iri, record, how in subjects:
         subject = _curie(subject_iri)
-        ror_local = record["ror_id"].rsplit("/", 1)[-1]
-        justification = (
-            "semapv:LexicalMatching"
-            if how != "minted"
-            else ("semapv:DatabaseCrossReference")
-        )
-        comment = {
-            "chinese-name": "normalised Chinese name equals the ROR record's",
-            "alias": "normalised Chinese name equals an alias of the ROR record",
-            "minted": "the hospital resource was created from this ROR record",
-        }[how]
-        rows.append(
-            _row(
-                subject,
-                "skos:exactMatch",
-                f"ror:{ror_local}",
-                record["name"],
-                justification,
-                comment,
-            )
-        )
-        if record["wikidata"]:
+        if how != "linker":
+            lexical = how != "minted"
             rows.append(
                 _row(
                     subject,
                     "skos:exactMatch",
-                    f"wd:{record['wikidata']}",
-                    record["name"],
+                    f"ror:{record.suffix}",
+                    record.display,
+                    "semapv:LexicalMatching"
+                    if lexical
+                    else "semapv:DatabaseCrossReference",
+                    COMMENTS[how],
+                )
+            )
+        if record.wikidata:
+            rows.append(
+                _row(
+                    subject,
+                    "skos:exactMatch",
+                    f"wd:{record.wikidata}",
+                    record.display,
                     "semapv:DatabaseCrossReference",
-                    f"Wikidata id given by ROR record {ror_local}",
+                    f"Wikidata id given by ROR record {record.suffix}",
                 )
             )
     return rows

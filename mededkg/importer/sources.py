@@ -103,8 +103,15 @@ CURATED = {"ontology", "shapes", "degrees", "inferred", "links"}
 #: Named graph → (source slugs, importer module that produced it).
 GRAPHS: dict[str, tuple[tuple[str, ...], str]] = {
     "institutions": (("china-heis-moe",), "mededkg.importer.institutions (moe_graph)"),
-    "ror": (("ror-china",), "mededkg.importer.institutions (ror_graph)"),
-    "hospitals": (("ror-china",), "mededkg.importer.institutions (hospitals_graph)"),
+    "ror": (("ror-china",), "mededkg.importer.hospitals (ror_graph)"),
+    "hospitals": (
+        ("ror-china", "china-heis-moe"),
+        "mededkg.importer.hospitals (hospitals_graph)",
+    ),
+    "hipo": (
+        ("hipo-universities",),
+        "mededkg.importer.hipo (names of the Hipo records mededkg link matched)",
+    ),
     "disciplines": (
         ("china-discipline-catalog", "seed-academic-vs-professional-masters"),
         "mededkg.importer.disciplines",
@@ -125,10 +132,11 @@ GRAPHS: dict[str, tuple[tuple[str, ...], str]] = {
     "shapes": ((), "curated by hand (ontology/shapes/*.ttl)"),
     "inferred": (
         (),
-        "the OWL 2 RL reasoner (owlrl) at build time, from all graphs but shapes",
+        "the OWL 2 RL reasoner (the fast rules of mededkg.rules by default, or owlrl) "
+        "at build time, from all graphs but shapes",
     ),
     "links": (
-        ("ror-china", "isced", "china-discipline-catalog"),
+        ("ror-china", "isced", "china-discipline-catalog", "hipo-universities"),
         "data/links/*.sssom.tsv (ror-wikidata: mededkg.importer.links; "
         "isced-f-mapping: curated by hand)",
     ),
