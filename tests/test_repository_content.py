@@ -97,6 +97,20 @@ def test_every_medical_institution_has_evidence_and_a_province(store: Store) -> 
     assert rows == []
 
 
+def test_no_label_joins_names_or_carries_a_copyright_notice(store: Store) -> None:
+    """ROR joins names with ";" and one record's name starts with 版权所有: labels are
+    split and cleaned; the catalogue title that used ";" inside one name says ","."""
+    rows = _select(
+        store,
+        """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?s ?label WHERE {
+          GRAPH ?g { ?s rdfs:label|skos:prefLabel|skos:altLabel ?label }
+          FILTER(CONTAINS(?label, ";") || CONTAINS(?label, "版权所有")) }""",
+    )
+    assert rows == []
+
+
 def test_every_ror_and_wikidata_id_appears_in_the_source(store: Store) -> None:
     ror = _csv(SOURCES / "ror-china" / "ror_cn_flat.csv")
     ror_ids = {r["ror_id"].rsplit("/", 1)[1] for r in ror}

@@ -80,12 +80,23 @@ def build(folder: Path) -> Graph:
     return graph
 
 
+def one_name(title: str) -> str:
+    """A title as one label: a ";" inside it becomes "," (labels never hold ";",
+    which ROR uses to join several names; the Chinese titles use "，" there). The
+    source row keeps the title as written.
+
+    >>> one_name("Catalogue (2011; updated April 2018)")
+    'Catalogue (2011, updated April 2018)'
+    """
+    return title.replace(";", ",")
+
+
 def _edition(graph: Graph, row: dict[str, str], src: URIRef) -> None:
     scheme = edition_iri(row["edition_id"])
     graph.add((scheme, RDF.type, SKOS.ConceptScheme))
     graph.add((scheme, RDF.type, MEDEDKG.CatalogueEdition))
     graph.add((scheme, SKOS.prefLabel, zh(row["title_zh"])))
-    graph.add((scheme, SKOS.prefLabel, en(row["title_en"])))
+    graph.add((scheme, SKOS.prefLabel, en(one_name(row["title_en"]))))
     graph.add((scheme, SKOS.notation, Literal(row["edition_id"])))
     graph.add(
         (scheme, DCTERMS.issued, Literal(row["year_published"], datatype=XSD.gYear))
