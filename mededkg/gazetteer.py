@@ -14,8 +14,10 @@ Built only from ``data/sources`` (see ``docs/linking.md``, "The place gazetteer"
   or ``city`` (for a city) — ROR's geonames ``country_subdivision_name`` and ``name``
   (``ror_cn_flat.csv``). The form paired most often, and strictly more often than any
   other, is the place's English name (河南 ↔ Henan, 陕西 ↔ Shaanxi, 锦州 ↔ Jinzhou).
-  The plain pinyin of the Chinese name (``pypinyin``) is a further form unless it is
-  the ROR form of another place (陕西 is not "Shanxi": ROR pairs that with 山西).
+  The plain pinyin of the Chinese name (``pypinyin``) is a further form, unless the
+  place has a ROR form of its own and the pinyin is another place's ROR form (陕西 is
+  "Shaanxi", not "Shanxi": ROR pairs that with 山西). Homophones ROR does not spell
+  apart (泰州 and 台州, "Taizhou") share the form and so never conflict.
 
 Latin forms are compared as :func:`mededkg.names.normalise` gives them without spaces,
 so tone marks, case and apostrophes do not count ("Xī'ān" = "Xi'an" = "xian").
@@ -311,7 +313,11 @@ def build(
         forms = [sourced[place]] if place in sourced else []
         plain = pinyin[place]
         owner = taken.get(plain)
-        if plain and plain not in forms and (owner is None or owner.zh == place.zh):
+        # ROR spells a homophone apart (陕西 "Shaanxi", 山西 "Shanxi"): then the
+        # pinyin is the other place's only. Homophones ROR does not tell apart
+        # (泰州 and 台州, both "Taizhou") share the form, so they never conflict.
+        spelt_apart = bool(forms) and owner is not None and owner.zh != place.zh
+        if plain and plain not in forms and not spelt_apart:
             forms.append(plain)
         if forms:
             latin[place] = tuple(forms)

@@ -96,6 +96,14 @@ def test_shaanxi_is_not_the_pinyin_shanxi() -> None:
     assert g.province_code("Shaanxi") == "61" != g.province_code("Shanxi")
 
 
+def test_homophones_the_sources_do_not_spell_apart_never_conflict() -> None:
+    """泰州 (Jiangsu) and 台州 (Zhejiang) are both "Taizhou": an English name cannot
+    tell which, so it rules out neither."""
+    assert {p.zh for p in gazetteer.places_in("Taizhou")} == {"泰州", "台州"}
+    assert not gazetteer.conflict("Taizhou People's Hospital", ["泰州市人民医院"])
+    assert not gazetteer.conflict("Taizhou Hospital", ["台州医院"])
+
+
 def test_provinces_and_codes_come_from_the_moe_list() -> None:
     g = gazetteer.default()
     assert len(g.codes) == 31  # the MOE list has no Hong Kong, Macao or Taiwan
