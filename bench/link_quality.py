@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mededkg import names  # noqa: E402
+from mededkg import gazetteer, names  # noqa: E402
 from mededkg.importer.common import read_csv  # noqa: E402
 from mededkg.importer.institutions import join  # noqa: E402
 from mededkg.link import (  # noqa: E402
@@ -109,7 +109,7 @@ def hipo_task() -> Task:
                 iri,
                 item["name"],
                 (item["name"],),
-                places=tuple(names.place_key(p) for p in places),
+                places=tuple(gazetteer.place_key(p) for p in places),
             )
         )
     stripped = tuple(replace(r, domains=()) for r in records)
@@ -131,7 +131,7 @@ def moe_task() -> Task:
             f"moe:{row['moe_code']}",
             row["name_en_machine_translated"],
             (row["name_en_machine_translated"],),
-            places=(names.place_key(row["location"]),),
+            places=(gazetteer.place_key(row["location"]),),
         )
         for row in moe
         if row["name_en_machine_translated"].strip()

@@ -13,7 +13,9 @@ The pipeline is four plain steps (the CLI's ``mededkg link`` chains them):
 3. **Matching** — :class:`Matcher` indexes the (few) entities by blocking keys (folded
    name tokens, Chinese bigrams, domains), then scores each streamed record against the
    entities it shares a key with: the best name-pair similarity (:mod:`mededkg.names`,
-   :mod:`rapidfuzz`), plus web-domain, acronym and place evidence.
+   :mod:`rapidfuzz`), plus web-domain, acronym and place evidence. A pair whose
+   places conflict (:func:`mededkg.gazetteer.compare`: Henan / Hunan, Jinzhou /
+   Binzhou) is never a candidate.
 4. **Decision** — :func:`decide` turns the scored candidates into accepted links
    (``skos:exactMatch``, or ``skos:closeMatch`` to a record that is no longer active),
    review items (below the threshold, ambiguous, conflicting with an existing mapping)
@@ -41,7 +43,7 @@ import pyoxigraph as ox
 from rapidfuzz import fuzz
 from rdflib import RDF, RDFS, SKOS, Graph, Literal, URIRef
 
-from mededkg import names
+from mededkg import gazetteer, names
 from mededkg.errors import LoadError, MedEdKGError
 from mededkg.formats import rdf_format_for_path
 from mededkg.namespaces import MEDEDKG, PREFIXES, SCHEMA
@@ -233,7 +235,7 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def _places(*values: str | None) -> tuple[str, ...]:
-    return _unique(names.place_key(v) for v in values if v)
+    return _unique(gazetteer.place_key(v) for v in values if v)
 
 
 def _domains(*values: str | None) -> tuple[str, ...]:
@@ -721,7 +723,7 @@ def _pair_score(a: _Keys, b: _Keys, places: frozenset[str]) -> tuple[float, str]
     if not a.chinese:
         left, right = set(a.folded.split()), set(b.folded.split())
         differ = (left - right) | (right - left)
-        known = names.PROVINCES | places
+        known = gazetteer.province_keys() | places
         if left - right and right - left and differ & known:
             return min(0.6, ratio - 0.05), text + "; the names name different places"
     return ratio - 0.05, text
@@ -732,9 +734,9 @@ def _drop_place(norm: str, places: frozenset[str]) -> str:
     words = norm.split()
     for k in (1, 2):
         if len(words) > k:
-            if names.place_key(" ".join(words[-k:])) in places:
+            if gazetteer.place_key(" ".join(words[-k:])) in places:
                 return " ".join(words[:-k])
-            if names.place_key(" ".join(words[:k])) in places:
+            if gazetteer.place_key(" ".join(words[:k])) in places:
                 return " ".join(words[k:])
     return ""
 
@@ -758,6 +760,7 @@ class Matcher:
         self.keep = keep
         self.use_domains = use_domains
         self._keys = [_keys(e.names) for e in self.entities]
+        self._places = [_places_of(e.names, e.places) for e in self.entities]
         self._acronyms = [
             {a.upper() for a in e.acronyms}
             | {names.acronym(n) for n in e.names if len(names.acronym(n)) >= 3}
@@ -789,8 +792,9 @@ class Matcher:
             return
         record_keys = _keys(record.names)
         aliases = frozenset(names.normalise(a) for a in record.aliases)
+        record_places = _places_of(record.names, record.places)
         for i in hits:
-            candidate = self._score(i, record, record_keys, aliases)
+            candidate = self._score(i, record, record_keys, aliases, record_places)
             if candidate is None:
                 continue
             found = self._found[i]
@@ -818,8 +822,18 @@ class Matcher:
         record: TargetRecord,
         record_keys: Sequence[_Keys],
         aliases: frozenset[str],
+        record_places: tuple[frozenset[gazetteer.Place], frozenset[gazetteer.Place]],
     ) -> Candidate | None:
         entity = self.entities[i]
+        named, located = self._places[i]
+        places = gazetteer.compare(
+            named,
+            record_places[0],
+            query_located=located,
+            candidate_located=record_places[1],
+        )
+        if places == gazetteer.CONFLICT:
+            return None  # the names name places that rule each other out
         score, why = name_score(
             self._keys[i],
             record_keys,
@@ -840,8 +854,8 @@ class Matcher:
         if shared_acronyms and score >= 0.6:
             score += 0.03
             evidence.append(f"acronym {', '.join(shared_acronyms)} in both")
-        entity_provinces = set(entity.places) & names.PROVINCES
-        record_provinces = set(record.places) & names.PROVINCES
+        entity_provinces = set(entity.places) & gazetteer.province_keys()
+        record_provinces = set(record.places) & gazetteer.province_keys()
         shared_places = sorted(set(entity.places) & set(record.places))
         if shared_places:
             score += 0.03
@@ -855,6 +869,19 @@ class Matcher:
         if not record.active:
             evidence.append("the target record is no longer active")
         return Candidate(entity, record, round(score, 3), tuple(evidence))
+
+
+def _places_of(
+    texts: Iterable[str], places: Iterable[str]
+) -> tuple[frozenset[gazetteer.Place], frozenset[gazetteer.Place]]:
+    """The gazetteer places some names name, and those some place values name."""
+    named: set[gazetteer.Place] = set()
+    for text in texts:
+        named |= gazetteer.places_in(text)
+    located: set[gazetteer.Place] = set()
+    for place in places:
+        located |= gazetteer.places_in(place)
+    return frozenset(named), frozenset(located)
 
 
 def _rank(candidate: Candidate) -> tuple[float, bool, str]:

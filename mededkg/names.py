@@ -26,7 +26,6 @@ import re
 import unicodedata
 
 import opencc
-from pypinyin import lazy_pinyin
 
 #: English words that say what kind of institution, not which one.
 GENERIC_EN = frozenset(
@@ -193,46 +192,6 @@ def acronym(name: str) -> str:
     return "".join(w[0] for w in key.split() if w not in skip).upper()
 
 
-def place_key(place: str) -> str:
-    """A place name as comparable Latin letters: pinyin for Chinese, without the
-    administrative suffix (省, 市, 自治区, Province, City, Shi).
-
-    >>> place_key("石家庄市"), place_key("Shijiazhuang"), place_key("河北省")
-    ('shijiazhuang', 'shijiazhuang', 'hebei')
-    >>> place_key("陕西省"), place_key("Shaanxi Province")
-    ('shaanxi', 'shaanxi')
-    >>> place_key("内蒙古自治区"), place_key("Inner Mongolia")
-    ('neimenggu', 'neimenggu')
-    """
-    text = normalise(place)
-    if is_chinese(text):
-        text = re.sub(
-            "(维吾尔自治区|壮族自治区|回族自治区|自治区|特别行政区|省|市|地区|自治州)$",
-            "",
-            text,
-        )
-        if text in _ZH_PLACES:
-            return _ZH_PLACES[text]
-        return "".join(lazy_pinyin(text)).lower()
-    text = re.sub(r"\b(province|city|shi|sheng|municipality|sar)\b", "", text)
-    text = re.sub(r"[^a-z]", "", text)
-    return _EN_PLACES.get(text, text)
-
-
-# Places whose usual romanisation is not their plain pinyin.
-_ZH_PLACES = {"陕西": "shaanxi", "内蒙古": "neimenggu", "西藏": "xizang"}
-_EN_PLACES = {
-    "innermongolia": "neimenggu",
-    "tibet": "xizang",
-    "peking": "beijing",
-    "canton": "guangzhou",
-    "amoy": "xiamen",
-    "hongkong": "xianggang",
-    "macau": "aomen",
-    "macao": "aomen",
-}
-
-
 def _stem(token: str) -> str:
     """Plural and possessive folding for English tokens ("sciences" → "science")."""
     if len(token) > 4 and token.endswith("ies"):
@@ -240,45 +199,3 @@ def _stem(token: str) -> str:
     if len(token) > 4 and token.endswith("s") and not token.endswith("ss"):
         return token[:-1]
     return token
-
-
-#: China's province-level divisions, as :func:`place_key` gives them.
-PROVINCES = frozenset(
-    place_key(p)
-    for p in [
-        "北京",
-        "天津",
-        "上海",
-        "重庆",
-        "河北",
-        "山西",
-        "辽宁",
-        "吉林",
-        "黑龙江",
-        "江苏",
-        "浙江",
-        "安徽",
-        "福建",
-        "江西",
-        "山东",
-        "河南",
-        "湖北",
-        "湖南",
-        "广东",
-        "海南",
-        "四川",
-        "贵州",
-        "云南",
-        "陕西",
-        "甘肃",
-        "青海",
-        "台湾",
-        "内蒙古",
-        "广西",
-        "西藏",
-        "宁夏",
-        "新疆",
-        "香港",
-        "澳门",
-    ]
-)

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from mededkg import gazetteer
 from mededkg.errors import MedEdKGError
-from mededkg.names import fold, is_chinese, normalise, place_key
+from mededkg.names import fold, is_chinese, normalise
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -61,6 +62,9 @@ GENERIC_WORDS = frozenset(
 #: A top candidate is a sure ``match`` at this score and this lead over the next one.
 MATCH_SCORE = 95.0
 MATCH_MARGIN = 5.0
+#: A candidate whose places conflict with the query's keeps this share of its score
+#: (at most 50: below :data:`MIN_SCORE`, so below every candidate without a conflict).
+CONFLICT_FACTOR = 0.5
 
 
 class ReconcileError(MedEdKGError):
@@ -151,44 +155,6 @@ PROPERTIES: tuple[Property, ...] = (
 )
 PROPERTY_BY_ID = {p.id: p for p in PROPERTIES}
 
-#: Province-level divisions: GB/T 2260 code (digits 2–3 of an MOE code), Chinese short
-#: name, English names (ROR's spelling first).
-PROVINCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("11", "北京", ("Beijing",)),
-    ("12", "天津", ("Tianjin",)),
-    ("13", "河北", ("Hebei",)),
-    ("14", "山西", ("Shanxi",)),
-    ("15", "内蒙古", ("Inner Mongolia", "Nei Mongol", "Neimenggu")),
-    ("21", "辽宁", ("Liaoning",)),
-    ("22", "吉林", ("Jilin",)),
-    ("23", "黑龙江", ("Heilongjiang",)),
-    ("31", "上海", ("Shanghai",)),
-    ("32", "江苏", ("Jiangsu",)),
-    ("33", "浙江", ("Zhejiang",)),
-    ("34", "安徽", ("Anhui",)),
-    ("35", "福建", ("Fujian",)),
-    ("36", "江西", ("Jiangxi",)),
-    ("37", "山东", ("Shandong",)),
-    ("41", "河南", ("Henan",)),
-    ("42", "湖北", ("Hubei",)),
-    ("43", "湖南", ("Hunan",)),
-    ("44", "广东", ("Guangdong",)),
-    ("45", "广西", ("Guangxi",)),
-    ("46", "海南", ("Hainan",)),
-    ("50", "重庆", ("Chongqing",)),
-    ("51", "四川", ("Sichuan",)),
-    ("52", "贵州", ("Guizhou",)),
-    ("53", "云南", ("Yunnan",)),
-    ("54", "西藏", ("Tibet", "Xizang")),
-    ("61", "陕西", ("Shaanxi",)),
-    ("62", "甘肃", ("Gansu",)),
-    ("63", "青海", ("Qinghai",)),
-    ("64", "宁夏", ("Ningxia",)),
-    ("65", "新疆", ("Xinjiang",)),
-    ("71", "台湾", ("Taiwan",)),
-    ("81", "香港", ("Hong Kong",)),
-    ("82", "澳门", ("Macau", "Macao")),
-)
 # --- names ---------------------------------------------------------------------------
 #: A variant-folded name (:func:`mededkg.names.fold`: 医学院 = 医科大学, "Medical
 #: College" = "Medical University") is strong but not certain evidence: it scores this
@@ -218,19 +184,15 @@ def split_names(text: str) -> list[str]:
 
 
 def province_code(text: str) -> str | None:
-    """The GB/T 2260 code of a province named in Chinese or English, or ``None``.
+    """The GB/T 2260 code of a province named in Chinese or English, or ``None``
+    (:mod:`mededkg.gazetteer`).
 
     >>> province_code("广东省"), province_code("Inner Mongolia"), province_code("x")
     ('44', '15', None)
     >>> province_code("陕西"), province_code("Shanxi Province")
     ('61', '14')
     """
-    return _PROVINCE_KEYS.get(place_key(text))
-
-
-_PROVINCE_KEYS = {
-    place_key(name): code for code, zh, english in PROVINCES for name in (zh, *english)
-}
+    return gazetteer.default().province_code(text)
 
 
 # --- the index -----------------------------------------------------------------------
@@ -278,6 +240,10 @@ class Entity:
     types: set[str] = field(default_factory=set)
     kinds: tuple[str, ...] = ()
     provinces: frozenset[str] = frozenset()
+    #: The gazetteer places its names name, and those it is located in (its
+    #: province, stated or from its MOE code, and its city).
+    places: frozenset[gazetteer.Place] = frozenset()
+    located: frozenset[gazetteer.Place] = frozenset()
 
     def literals(self, predicate: str, lang: str | None = None) -> list[str]:
         """The values of *predicate* (only those in *lang* if given)."""
@@ -437,6 +403,7 @@ class Index:
         for entity in found.values():
             entity.kinds = _most_specific(entity.types, type_infos)
             entity.provinces = _provinces(entity)
+            entity.places, entity.located = _places(entity)
         names: dict[str, dict[str, str]] = {}
         notations: dict[str, str] = {}
         for s in referents:
@@ -486,7 +453,7 @@ class Index:
             ONTOLOGY + "city"
         )
         for city in cities[:1]:
-            if not place or place_key(city) != place_key(place[0]):
+            if not place or gazetteer.place_key(city) != gazetteer.place_key(place[0]):
                 place.append(city)
         if place:
             parts.append(" ".join(place))
@@ -520,6 +487,12 @@ class Index:
         by :data:`MATCH_MARGIN`, has no disagreeing property, and owes its score to
         its name (or to an agreeing identifier), not to places alone.
 
+        A candidate whose places conflict with those the query names
+        (:func:`mededkg.gazetteer.compare`: "Henan …" against 湖南中医药大学) is a
+        different institution however close the names: its score is multiplied by
+        :data:`CONFLICT_FACTOR`, it ranks below every candidate without a conflict
+        and it is never a ``match``.
+
         Raises:
             ReconcileError: an unknown type or property id.
         """
@@ -531,7 +504,8 @@ class Index:
             scores = self._name_scores(query.text)
         else:
             scores = dict.fromkeys(self.entities, 0.0)
-        ranked: list[tuple[float, str, bool]] = []
+        query_places = gazetteer.places_in(query.text) if by_name else frozenset()
+        ranked: list[tuple[bool, float, str, bool]] = []
         for entity_id, name_score in scores.items():
             entity = self.entities[entity_id]
             if types and not self._has_types(entity, types, query.type_strict):
@@ -545,14 +519,19 @@ class Index:
             score = (name_score * weight + verdict.points) / (weight + verdict.weight)
             if score < MIN_SCORE and by_name:
                 continue
-            sure = not verdict.disagree and (
-                name_score >= MATCH_SCORE or verdict.identifier
+            places = gazetteer.compare(
+                query_places, entity.places, candidate_located=entity.located
             )
-            ranked.append((score, entity_id, sure))
-        ranked.sort(key=lambda r: (-r[0], r[1]))
+            conflict = places == gazetteer.CONFLICT
+            if conflict:
+                score *= CONFLICT_FACTOR
+            sure = not conflict and not verdict.disagree
+            sure = sure and (name_score >= MATCH_SCORE or verdict.identifier)
+            ranked.append((conflict, score, entity_id, sure))
+        ranked.sort(key=lambda r: (r[0], -r[1], r[2]))
         candidates: list[Candidate] = []
-        for position, (score, entity_id, sure) in enumerate(ranked[: query.limit]):
-            unique = len(ranked) == 1 or score - ranked[1][0] >= MATCH_MARGIN
+        for position, (_, score, entity_id, sure) in enumerate(ranked[: query.limit]):
+            unique = len(ranked) == 1 or score - ranked[1][1] >= MATCH_MARGIN
             match = position == 0 and sure and unique and score >= MATCH_SCORE
             candidates.append(
                 Candidate(self.entities[entity_id], round(score, 2), match)
@@ -657,8 +636,8 @@ class Index:
                 {w.strip().casefold() for w in wanted} & {h.casefold() for h in have}
             )
         if prop.id in ("province", "city"):
-            places = {place_key(h) for h in have}
-            return any(place_key(w) in places for w in wanted)
+            places = {gazetteer.place_key(h) for h in have}
+            return any(gazetteer.place_key(w) in places for w in wanted)
         names = [n for h in have for n in split_names(h)]
         return _any_similar(wanted, names)
 
@@ -790,10 +769,9 @@ def _any_similar(wanted: Iterable[str], have: Iterable[str]) -> bool:
 
 
 def _province_name(code: str, lang: str) -> str:
-    for number, zh, english in PROVINCES:
-        if number == code:
-            return english[0] if lang == "en" else zh
-    return code
+    g = gazetteer.default()
+    province = g.province(code)
+    return g.name(province, lang) if province else code
 
 
 def _provinces(entity: Entity) -> frozenset[str]:
@@ -805,7 +783,27 @@ def _provinces(entity: Entity) -> frozenset[str]:
             codes.add(code[2:4])
     for city in entity.literals(ONTOLOGY + "city"):
         codes.add(province_code(city))
-    return frozenset(c for c in codes if c and any(c == p[0] for p in PROVINCES))
+    known = set(gazetteer.default().codes.values())
+    return frozenset(c for c in codes if c and c in known)
+
+
+def _places(
+    entity: Entity,
+) -> tuple[frozenset[gazetteer.Place], frozenset[gazetteer.Place]]:
+    """The gazetteer places an entity's names name, and those it is located in: its
+    province (stated or from its MOE code) and its city."""
+    g = gazetteer.default()
+    named: set[gazetteer.Place] = set()
+    for text in entity.names():
+        named |= g.places_in(text)
+    located: set[gazetteer.Place] = set()
+    for city in entity.literals(ONTOLOGY + "city"):
+        located |= g.places_in(city)
+    for code in entity.provinces:
+        province = g.province(code)
+        if province:
+            located.add(province)
+    return frozenset(named), frozenset(located)
 
 
 def _type_infos(rows: Iterable[Statement]) -> dict[str, TypeInfo]:
