@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from mededkg import gazetteer, names  # noqa: E402
 from mededkg.importer.common import read_csv  # noqa: E402
 from mededkg.importer.institutions import join  # noqa: E402
+from mededkg.importer.ror import read_records  # noqa: E402
 from mededkg.link import (  # noqa: E402
     Entity,
     Matcher,
@@ -119,13 +120,9 @@ def hipo_task() -> Task:
 def moe_task() -> Task:
     """MOE ↔ ROR, gold by Chinese names, matched on English names and city only."""
     moe = read_csv(MOE)
-    flat = read_csv(SOURCES / "ror-china" / "ror_cn_flat.csv")
-    joined = join(moe, flat)
-    gold = {
-        f"moe:{code}": row["ror_id"]
-        for code, row in joined.matched.items()
-        if row["ror_id"]
-    }
+    # the importer's Chinese-name join, without the linker's own accepted links
+    joined = join(moe, read_records(SOURCES / "ror-china"))
+    gold = {f"moe:{code}": record.ror_id for code, record in joined.matched.items()}
     entities = tuple(
         Entity(
             f"moe:{row['moe_code']}",
