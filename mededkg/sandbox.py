@@ -51,6 +51,12 @@ _PR_SET_PDEATHSIG = 1
 #: worker's own per-row deadline usually answers first).
 GRACE = 1.0
 
+#: What a worker sends once it has started, cut its network and opened the store.
+READY = "ready"
+
+#: Seconds a new worker may take to say :data:`READY` before it counts as failed.
+STARTUP_TIMEOUT = 60.0
+
 #: Seconds after which a running query that keeps its worker's CPU busy gets the
 #: lowest CPU priority, so that quick queries in the other workers go first while it
 #: runs into the time limit (see :func:`_await_answer`).
@@ -198,6 +204,8 @@ class QueryPool:
         if worker.generation != self._generation:
             worker = self._restart(worker)
         try:
+            if not worker.ready:
+                self._await_ready(worker)
             worker.conn.send(job)
             answered, demoted = _await_answer(worker, self.limits.timeout + GRACE)
             if not answered:
@@ -224,6 +232,18 @@ class QueryPool:
         else:
             self._idle.put(worker)
         return checked(answer)
+
+    def _await_ready(self, worker: _Worker) -> None:
+        """Wait until a new *worker* has started (a query's time limit and CPU count
+        start after that, not with the worker's imports and store opening)."""
+        if not worker.conn.poll(STARTUP_TIMEOUT):
+            self._replace(worker)
+            raise WorkerFailed(
+                f"a query worker did not start within {STARTUP_TIMEOUT:g} s"
+            )
+        if worker.conn.recv() != READY:
+            raise OSError("the query worker did not say it was ready")
+        worker.ready = True
 
     def reload(self, store_path: Path) -> None:
         """Serve later queries from the build at *store_path*.
@@ -355,6 +375,8 @@ class _Worker:
     process: BaseProcess
     conn: Connection
     generation: int = 0
+    #: the worker has said :data:`READY` (started, isolated, store open)
+    ready: bool = False
     _killing: threading.Lock = field(default_factory=threading.Lock)
     _killed: bool = False
 
@@ -602,6 +624,7 @@ def _serve(
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     store = Store.open(Path(store_path), in_memory=in_memory)
+    conn.send(READY)  # the caller's clock for the first query starts now
     threading.stack_size(
         max(32 * 1024 * 1024, limits.max_query_kb * STACK_PER_QUERY_KB)
     )

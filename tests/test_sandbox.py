@@ -12,7 +12,7 @@ from multiprocessing.connection import Connection
 
 import pytest
 
-from mededkg.sandbox import _await_answer, _cpu_seconds, _Worker
+from mededkg.sandbox import READY, _await_answer, _cpu_seconds, _Worker
 
 linux_only = pytest.mark.skipif(
     not os.path.exists("/proc/self/stat"), reason="reads CPU time from Linux's /proc"
@@ -20,11 +20,15 @@ linux_only = pytest.mark.skipif(
 
 
 def _wait_then_answer(conn: Connection) -> None:
+    conn.send(READY)
+    conn.recv()  # the query
     time.sleep(1.5)  # waits as a starved query would: no CPU used
     conn.send("done")
 
 
 def _compute_then_answer(conn: Connection) -> None:
+    conn.send(READY)
+    conn.recv()  # the query
     stop = time.process_time() + 1.0  # one second of CPU, however long that takes
     while time.process_time() < stop:
         pass
@@ -37,7 +41,11 @@ def _started(target: Callable[[Connection], None]) -> _Worker:
     process = context.Process(target=target, args=(child,), daemon=True)
     process.start()
     child.close()
-    return _Worker(process, parent)
+    # as the pool does: the clock starts once the worker has started (its imports
+    # cost CPU too)
+    assert parent.recv() == READY
+    parent.send("query")
+    return _Worker(process, parent, ready=True)
 
 
 @linux_only
