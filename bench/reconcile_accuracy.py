@@ -27,7 +27,7 @@ below, written down and committed before the set was first measured; they are no
 changed to suit the results. Each row names the rule that made it.
 
 Positives — every ROR record (``ror_cn_flat.csv``) whose id is the ``mededkg:rorId`` of
-a medical institution or a hospital (``id/organization/``) of the graph, in ROR-id order;
+a medical institution or a hospital (``id/organization/``) of the graph, by ROR id;
 expected id: that graph resource. Per record, in this order:
 
 - ``exact``: the ROR display name (``name``) as listed;
@@ -183,6 +183,225 @@ def build_cases(root: Path = ROOT) -> list[Case]:
     return cases
 
 
+# --- the held-out set (rules in the module docstring) ------------------------------
+HELDOUT = ROOT / "bench" / "data" / "reconcile-heldout.csv"
+HELDOUT_RESULTS = ROOT / "bench" / "results" / "reconcile_heldout.json"
+HIPO_WORLD = "data/sources/hipo-universities/world_universities_and_domains.json"
+#: How many non-medical MOE institutions and foreign Hipo universities are negatives.
+MOE_NEGATIVES, HIPO_NEGATIVES = 200, 100
+STOP_WORDS = frozenset({"of", "and", "the", "for", "in", "at", "&"})
+ABBREVIATIONS = (
+    ("University", "Univ."),
+    ("College", "Coll."),
+    ("Medical", "Med."),
+    ("Hospital", "Hosp."),
+    ("Institute", "Inst."),
+)
+#: The rules of the held-out set, as named in the module docstring and in each row.
+RULES = (
+    "exact",
+    "lower-no-stop",
+    "abbreviated",
+    "zh",
+    "alias-en",
+    "alias-zh",
+    "pinyin-tones",
+    "pinyin-plain",
+    "label",
+    "acronym",
+    "predecessor",
+    "negative-moe-zh",
+    "negative-moe-en",
+    "negative-hipo",
+)
+NOT_FOREIGN = frozenset({"China", "Hong Kong", "Macao", "Taiwan, Province of China"})
+
+
+@dataclass(frozen=True)
+class Graphed:
+    """What the held-out rules need from the graph: the joins and the medical set."""
+
+    by_moe: dict[str, str]
+    by_ror: dict[str, str]
+
+
+def graph_joins(root: Path = ROOT) -> Graphed:
+    """The medical MOE codes and the ROR ids of medical institutions and hospitals."""
+    graph = Graph()
+    for name in ("institutions.ttl", "ror.ttl", "hospitals.ttl"):
+        graph.parse(root / "data" / name)
+    medical_ids = {
+        str(s)[len(BASE) :]
+        for s in graph.subjects(URIRef(MEDEDKG + "medicalEducationEvidence"), None)
+    }
+    by_moe = {c: i for c, i in _ids_by(graph, "moeCode").items() if i in medical_ids}
+    by_ror = {
+        ror: iri
+        for ror, iri in _ids_by(graph, "rorId").items()
+        if iri in medical_ids or iri.startswith("id/organization/")
+    }
+    return Graphed(by_moe, by_ror)
+
+
+def build_heldout(
+    root: Path = ROOT,
+    tuning: list[Case] | None = None,
+    joins: Graphed | None = None,
+) -> tuple[list[Case], dict[str, int]]:
+    """The held-out set by the rules of the module docstring, and the rows dropped.
+
+    Args:
+        root: the repository (its ``data/`` and ``data/sources/``).
+        tuning: the tuning batch (default: :func:`build_cases`).
+        joins: the graph's joins (default: :func:`graph_joins`).
+
+    Returns:
+        The rows, and per ``reason:rule`` how many rows the clean-up dropped.
+    """
+    tuning = build_cases(root) if tuning is None else tuning
+    joins = graph_joins(root) if joins is None else joins
+    rows: list[Case] = []
+    ror_rows = _csv(root / "data/sources/ror-china/ror_cn_flat.csv")
+    by_id = {r["ror_id"].rsplit("/", 1)[-1]: r for r in ror_rows}
+    for ror in sorted(r for r in by_id if r in joins.by_ror):
+        row, expected = by_id[ror], joins.by_ror[ror]
+        province, source = row["province"], f"ror:{ror}"
+        rows.extend(
+            Case(query, form, expected, province, source)
+            for form, query in _name_forms(row, by_id, joins.by_ror)
+        )
+    tuning_negatives = {c.source for c in tuning if not c.expected}
+    moe_rows = sorted(
+        _csv(root / "data/sources/china-heis-moe/china_heis_moe_list.csv"),
+        key=lambda r: r["moe_code"],
+    )
+    others = [
+        r
+        for r in moe_rows
+        if r["moe_code"] not in joins.by_moe
+        and f"moe:{r['seq']}" not in tuning_negatives
+    ]
+    for r in _every_kth(others, MOE_NEGATIVES):
+        source = f"moe:{r['seq']}"
+        rows.append(Case(r["name_zh"], "negative-moe-zh", "", "", source))
+        rows.append(
+            Case(r["name_en_machine_translated"], "negative-moe-en", "", "", source)
+        )
+    hipo = json.loads((root / HIPO_WORLD).read_text("utf-8"))
+    foreign = sorted(
+        (h for h in hipo if h["country"] not in NOT_FOREIGN),
+        key=lambda h: (h["country"], h["name"]),
+    )
+    for h in _every_kth(foreign, HIPO_NEGATIVES):
+        rows.append(Case(h["name"], "negative-hipo", "", "", f"hipo:{h['country']}"))
+    return _clean(rows, tuning)
+
+
+def _name_forms(
+    row: dict[str, str], by_id: dict[str, dict[str, str]], joined: dict[str, str]
+) -> list[tuple[str, str]]:
+    name, aliases = row["name"], _split(row["aliases"])
+    forms = [("exact", name), ("lower-no-stop", _lower_no_stop(name))]
+    abbreviated = _abbreviated(name)
+    if abbreviated != name:
+        forms.append(("abbreviated", abbreviated))
+    forms += [("zh", zh) for zh in _split(row["name_zh"]) if zh not in aliases]
+    for alias in aliases:
+        if _has_cjk(alias):
+            forms.append(("alias-zh", alias))
+        elif alias.isascii():
+            forms.append(("alias-en", alias))
+        else:
+            forms.append(("pinyin-tones", alias))
+            forms.append(("pinyin-plain", _without_marks(alias)))
+    forms += [("label", label) for label in _split(row["labels_en"]) if label != name]
+    forms += [("acronym", acronym) for acronym in _split(row["acronyms"])]
+    for relation in row["relationships"].split("||"):
+        parts = [p.strip() for p in relation.split("|")]
+        if len(parts) == 3 and parts[0] == "Predecessor":
+            other = parts[1].rsplit("/", 1)[-1]
+            if other not in joined and other in by_id:
+                forms.append(("predecessor", by_id[other]["name"]))
+    return [(form, text) for form, text in forms if text]
+
+
+def _every_kth(items: list[Any], count: int) -> list[Any]:
+    step = max(1, len(items) // count)
+    return items[::step][:count]
+
+
+def _clean(rows: list[Case], tuning: list[Case]) -> tuple[list[Case], dict[str, int]]:
+    dropped = Counter[str]()
+    seen: set[tuple[str, str]] = set()
+    unique: list[Case] = []
+    for case in rows:
+        if (case.query, case.expected) in seen:
+            dropped[f"duplicate:{case.form}"] += 1
+            continue
+        seen.add((case.query, case.expected))
+        unique.append(case)
+    expected_by_fold: dict[str, set[str]] = {}
+    for case in unique:
+        if case.expected:
+            expected_by_fold.setdefault(_fold(case.query), set()).add(case.expected)
+    positives = {_fold(c.query) for c in unique if c.expected}
+    in_tuning = {(c.query, c.expected) for c in tuning}
+    kept: list[Case] = []
+    for case in unique:
+        fold = _fold(case.query)
+        if case.expected and len(expected_by_fold[fold]) > 1:
+            dropped[f"ambiguous:{case.form}"] += 1
+        elif not case.expected and fold in positives:
+            dropped[f"negative-is-positive:{case.form}"] += 1
+        elif (case.query, case.expected) in in_tuning:
+            dropped[f"in_tuning_batch:{case.form}"] += 1
+        else:
+            kept.append(case)
+    return kept, dict(sorted(dropped.items()))
+
+
+def _fold(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _lower_no_stop(text: str) -> str:
+    """Case-folded, without punctuation (but ``'`` and ``-``) and stop words.
+
+    >>> _lower_no_stop("University of Science and Technology, the (Hefei)")
+    'university science technology hefei'
+    """
+    kept = "".join(
+        c if c in "'-" or not unicodedata.category(c).startswith("P") else " "
+        for c in text.casefold()
+    )
+    return " ".join(w for w in kept.split() if w not in STOP_WORDS)
+
+
+def _abbreviated(text: str) -> str:
+    """
+    >>> _abbreviated("Xuzhou Medical University Hospital")
+    'Xuzhou Med. Univ. Hosp.'
+    """
+    words = text.split(" ")
+    table = dict(ABBREVIATIONS)
+    return " ".join(table.get(w, w) for w in words)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
+
+
+def _without_marks(text: str) -> str:
+    """
+    >>> _without_marks("Xúzhōu yī xuéyuàn")
+    'Xuzhou yi xueyuan'
+    """
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 PROVINCIAL = ("省", "自治区", "市")
 
@@ -329,6 +548,114 @@ def _score(cases: list[Case], answers: list[list[Any]]) -> dict[str, Any]:
     }
 
 
+def measure_heldout(
+    cases: list[Case], send: Send, dropped: dict[str, int]
+) -> dict[str, Any]:
+    """Per rule (name form): n, top-1, recall@3, ``match: true`` and its precision.
+
+    Args:
+        cases: the held-out set (:func:`build_heldout`).
+        send: posts one ``queries`` batch to ``/reconcile`` and returns the answer.
+        dropped: the rows the clean-up dropped, reported as they are.
+
+    Returns:
+        The numbers written to ``bench/results/reconcile_heldout.json``.
+    """
+    answers = _answers(cases, send, with_province=False)
+    forms: dict[str, Counter[str]] = {}
+    failures: dict[str, list[dict[str, str]]] = {}
+    for case, result in zip(cases, answers, strict=True):
+        count = forms.setdefault(case.form, Counter())
+        ids = [r["id"] for r in result[:3]]
+        top = result[0] if result else None
+        sure = bool(top and top.get("match"))
+        right = bool(top and case.expected and top["id"] == case.expected)
+        count["n"] += 1
+        count["top1"] += right
+        count["recall3"] += bool(case.expected) and case.expected in ids
+        count["match_true"] += sure
+        count["match_right"] += sure and right
+        count["false_auto_matches"] += sure and not right
+        if (case.expected and not right) or (sure and not right):
+            failures.setdefault(case.form, []).append(
+                {"query": case.query, "expected": case.expected,
+                 "got": top["id"] if top else "", "match": str(sure).lower()}
+            )  # fmt: skip
+    table = {form: _form_row(form, count) for form, count in sorted(forms.items())}
+    positive = Counter[str]()
+    negative = Counter[str]()
+    for form, count in forms.items():
+        (negative if form.startswith("negative") else positive).update(count)
+    return {
+        "set": "held-out (bench/data/reconcile-heldout.csv)",
+        "rows": len(cases),
+        "all_positives": _form_row("all positives", positive),
+        "all_negatives": _form_row("all negatives", negative),
+        "by_form": table,
+        "dropped": dropped,
+        "failures": {form: rows[:25] for form, rows in sorted(failures.items())},
+    }
+
+
+def _form_row(form: str, count: Counter[str]) -> dict[str, Any]:
+    n, sure = count["n"], count["match_true"]
+    row: dict[str, Any] = {"n": n}
+    if not form.startswith("negative") and form != "all negatives":
+        row["top1"] = round(count["top1"] / n, 4) if n else None
+        row["recall_at_3"] = round(count["recall3"] / n, 4) if n else None
+    row["match_true"] = sure
+    row["match_precision"] = round(count["match_right"] / sure, 4) if sure else None
+    row["false_auto_matches"] = count["false_auto_matches"]
+    return row
+
+
+def heldout_markdown(report: dict[str, Any], tuning: dict[str, Any] | None) -> str:
+    """The per-form table (and the tuning batch's figures beside it) as markdown."""
+    lines = [
+        "# `/reconcile` on the held-out set (issue 16, part 5)",
+        "",
+        "Generated by `python bench/reconcile_accuracy.py --heldout` from "
+        "`bench/data/reconcile-heldout.csv` (rules: the module docstring). "
+        "Queries by name alone, `limit` 3.",
+        "",
+        "| name form | n | top-1 | recall@3 | match:true | match precision "
+        "| false auto-matches |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = dict(report["by_form"])
+    rows["all positives"] = report["all_positives"]
+    rows["all negatives"] = report["all_negatives"]
+    for form, row in rows.items():
+        cells = [
+            form,
+            row["n"],
+            _cell(row.get("top1")),
+            _cell(row.get("recall_at_3")),
+            row["match_true"],
+            _cell(row["match_precision"]),
+            row["false_auto_matches"],
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    lines += ["", "Rows dropped by the clean-up rules:", ""]
+    lines += [f"- {reason}: {n}" for reason, n in report["dropped"].items()]
+    if tuning:
+        by_name = tuning["by_name"]
+        lines += [
+            "",
+            "For comparison, the tuning batch (`tests/data/reconcile/batch.csv`, "
+            "`bench/results/reconcile_accuracy.json`, by name): "
+            f"top-1 {by_name['top1_accuracy']} on {by_name['positives']} positives, "
+            f"match precision {by_name['match_precision']}, "
+            f"{by_name['false_matches_on_negatives']} false matches on "
+            f"{by_name['negatives']} negatives.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 # --- files ---------------------------------------------------------------------------
 def batch_csv(cases: list[Case]) -> str:
     """The batch as CSV text (the committed ``tests/data/reconcile/batch.csv``)."""
@@ -365,29 +692,48 @@ def http_sender(url: str) -> Send:
     return send
 
 
+def _in_process_sender() -> Send:
+    """Serve the built store in-process (Flask's test client)."""
+    from mededkg.settings import load_config
+    from webapp import create_app
+
+    client = create_app(load_config({"query_workers": 0}, {})).test_client()
+
+    def send(batch: dict[str, Any]) -> dict[str, Any]:
+        response = client.post("/reconcile", data={"queries": json.dumps(batch)})
+        answer: dict[str, Any] = response.get_json()
+        return answer
+
+    return send
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", default="", help="a running server (default: serve)")
     parser.add_argument("--write-batch", action="store_true")
+    parser.add_argument(
+        "--heldout",
+        action="store_true",
+        help="generate and measure the held-out set instead of the tuning batch",
+    )
     args = parser.parse_args()
     cases = build_cases()
     if args.write_batch:
         BATCH.parent.mkdir(parents=True, exist_ok=True)
         BATCH.write_text(batch_csv(cases), "utf-8")
-    if args.url:
-        report = measure(cases, http_sender(args.url))
-    else:
-        from mededkg.settings import load_config
-        from webapp import create_app
-
-        client = create_app(load_config({"query_workers": 0}, {})).test_client()
-
-        def send(batch: dict[str, Any]) -> dict[str, Any]:
-            response = client.post("/reconcile", data={"queries": json.dumps(batch)})
-            answer: dict[str, Any] = response.get_json()
-            return answer
-
-        report = measure(cases, send)
+    send = http_sender(args.url) if args.url else _in_process_sender()
+    if args.heldout:
+        heldout, dropped = build_heldout(tuning=cases)
+        HELDOUT.parent.mkdir(parents=True, exist_ok=True)
+        HELDOUT.write_text(batch_csv(heldout), "utf-8")
+        result = measure_heldout(heldout, send, dropped)
+        write_results(result, HELDOUT_RESULTS)
+        tuning = json.loads(RESULTS.read_text("utf-8")) if RESULTS.exists() else None
+        markdown = heldout_markdown(result, tuning)
+        HELDOUT_RESULTS.with_suffix(".md").write_text(markdown, "utf-8")
+        print(markdown)
+        return
+    report = measure(cases, send)
     write_results(report)
     summary = {k: v for k, v in report.items() if k not in ("by_name", "with_province")}
     for key in ("by_name", "with_province"):
