@@ -64,3 +64,48 @@ def test_quick_benchmark_runs_and_writes_json(tmp_path: Path) -> None:
     assert all(row["rows_http"] == row["rows_engine"] for row in size["latency"])
     assert {t["mix"] for t in size["throughput"]} == {"cq", "lookup"}
     assert results["machine"]["nproc"]
+
+
+# --- the held-out set of the reconciliation benchmark (issue 16, part 5) ------------
+def test_reconcile_heldout_set_is_generated_by_its_rules_and_kept_apart() -> None:
+    """The held-out set, built from the real sources, keeps its invariants.
+
+    No row (query, expected id) is also in the tuning batch; every row names a rule
+    that the module docstring documents; the negatives are not medical in the graph
+    (MOE) or not Chinese (Hipo); the positives are graph resources joined by ROR id;
+    the committed CSV is what the rules generate.
+    """
+    import reconcile_accuracy as bench
+
+    root = BENCH.parent
+    joins = bench.graph_joins(root)
+    tuning = bench.build_cases(root)
+    heldout, dropped = bench.build_heldout(root, tuning, joins)
+    assert not {(c.query, c.expected) for c in heldout} & {
+        (c.query, c.expected) for c in tuning
+    }
+    doc = bench.__doc__ or ""
+    for case in heldout:
+        assert case.form in bench.RULES and f"``{case.form}``" in doc, case
+    for reason in dropped:
+        assert reason.split(":", 1)[1] in bench.RULES, reason
+    positives = [c for c in heldout if c.expected]
+    assert len(positives) >= 500
+    assert {c.expected for c in positives} <= set(joins.by_ror.values())
+    assert {c.source[len("ror:") :] for c in positives} <= set(joins.by_ror)
+    moe = bench._csv(root / "data/sources/china-heis-moe/china_heis_moe_list.csv")
+    code_of = {f"moe:{r['seq']}": r["moe_code"] for r in moe}
+    medical_names = {bench._fold(c.query) for c in positives}
+    negatives = [c for c in heldout if not c.expected]
+    moe_negatives = {c.source for c in negatives if c.source.startswith("moe:")}
+    assert len(moe_negatives) == bench.MOE_NEGATIVES
+    assert not {code_of[s] for s in moe_negatives} & set(joins.by_moe)
+    assert not moe_negatives & {c.source for c in tuning if not c.expected}
+    hipo = [c for c in negatives if c.form == "negative-hipo"]
+    assert len(hipo) == bench.HIPO_NEGATIVES
+    assert not {c.source[len("hipo:") :] for c in hipo} & bench.NOT_FOREIGN
+    assert not {bench._fold(c.query) for c in negatives} & medical_names
+    assert bench.batch_csv(heldout) == bench.HELDOUT.read_text("utf-8"), (
+        "bench/data/reconcile-heldout.csv is stale: "
+        "run python bench/reconcile_accuracy.py --heldout"
+    )
