@@ -45,6 +45,21 @@ expected id: that graph resource. Per record, in this order:
 - ``predecessor``: the display name of each record listed as ``Predecessor`` in
   ``relationships``, when that record is not itself joined to the graph.
 
+Positives linked by ``mededkg link`` only (added after the first measurement, rule
+written before it was run; its rows are reported apart under their own rule):
+
+- ``linker-only``: for every accepted ``skos:exactMatch`` row of
+  ``data/links/institutions-ror.sssom.tsv`` whose subject is in the reconciliation
+  index (``institution:`` a medical institution, or ``organization:`` a hospital) and
+  whose ROR record is not joined through ``mededkg:rorId`` (not in the positives
+  above), the ROR record's English display name, its English aliases and its labels
+  are queries expecting that subject. The names come from
+  ``ror_cn_records_schema_v2.json`` and ``ror_cn_records_schema_v1_only.json`` (the
+  dump ``mededkg link`` reads), by ROR id: the display name (v2 ``ror_display``, v1
+  ``name``); the English aliases (v2 aliases with ``lang`` ``en``, or no ``lang`` and
+  ASCII only; v1 aliases in ASCII only); the labels of any language other than the
+  display name (v2 ``label``, v1 ``labels``). Rows in ROR-id order.
+
 Negatives (expected: no ``match: true``):
 
 - ``negative-moe-zh`` and ``negative-moe-en``: 200 institutions of the MOE list that are
@@ -210,6 +225,7 @@ RULES = (
     "label",
     "acronym",
     "predecessor",
+    "linker-only",
     "negative-moe-zh",
     "negative-moe-en",
     "negative-hipo",
@@ -223,6 +239,8 @@ class Graphed:
 
     by_moe: dict[str, str]
     by_ror: dict[str, str]
+    #: the ids of the reconciliation index: medical institutions and hospitals
+    indexed: frozenset[str] = frozenset()
 
 
 def graph_joins(root: Path = ROOT) -> Graphed:
@@ -240,7 +258,12 @@ def graph_joins(root: Path = ROOT) -> Graphed:
         for ror, iri in _ids_by(graph, "rorId").items()
         if iri in medical_ids or iri.startswith("id/organization/")
     }
-    return Graphed(by_moe, by_ror)
+    hospitals = {
+        str(s)[len(BASE) :]
+        for s in graph.subjects()
+        if str(s).startswith(BASE + "id/organization/")
+    }
+    return Graphed(by_moe, by_ror, frozenset(medical_ids | hospitals))
 
 
 def build_heldout(
@@ -270,6 +293,7 @@ def build_heldout(
             Case(query, form, expected, province, source)
             for form, query in _name_forms(row, by_id, joins.by_ror)
         )
+    rows.extend(_linker_only(root, joins))
     tuning_negatives = {c.source for c in tuning if not c.expected}
     moe_rows = sorted(
         _csv(root / "data/sources/china-heis-moe/china_heis_moe_list.csv"),
@@ -323,6 +347,61 @@ def _name_forms(
             if other not in joined and other in by_id:
                 forms.append(("predecessor", by_id[other]["name"]))
     return [(form, text) for form, text in forms if text]
+
+
+LINKS_ROR = "data/links/institutions-ror.sssom.tsv"
+ROR_DUMP = (
+    "data/sources/ror-china/ror_cn_records_schema_v2.json",
+    "data/sources/ror-china/ror_cn_records_schema_v1_only.json",
+)
+CURIES = {"institution": "id/institution/", "organization": "id/organization/"}
+
+
+def _linker_only(root: Path, joins: Graphed) -> list[Case]:
+    """The ``linker-only`` rows: names of ROR records linked only by the linker."""
+    expected_of: dict[str, str] = {}
+    lines = (root / LINKS_ROR).read_text("utf-8").splitlines()
+    table = csv.DictReader((x for x in lines if not x.startswith("#")), delimiter="\t")
+    for m in table:
+        if m["predicate_id"] != "skos:exactMatch":
+            continue
+        prefix, _, local = m["subject_id"].partition(":")
+        subject = CURIES.get(prefix, "\0") + local
+        ror = m["object_id"].partition(":")[2]
+        if subject in joins.indexed and ror not in joins.by_ror:
+            expected_of[ror] = subject
+    records: dict[str, dict[str, Any]] = {}
+    for path in ROR_DUMP:
+        for record in json.loads((root / path).read_text("utf-8")):
+            records.setdefault(record["id"].rsplit("/", 1)[-1], record)
+    rows: list[Case] = []
+    for ror in sorted(expected_of):
+        if ror in records:
+            rows.extend(
+                Case(q, "linker-only", expected_of[ror], "", f"ror:{ror}")
+                for q in _ror_names(records[ror])
+            )
+    return rows
+
+
+def _ror_names(record: dict[str, Any]) -> list[str]:
+    """Display name, English aliases, labels (other than the display name)."""
+    if "names" in record:  # schema v2
+        names = record["names"]
+        display = [n["value"] for n in names if "ror_display" in n["types"]]
+        aliases = [
+            n["value"]
+            for n in names
+            if "alias" in n["types"]
+            and (n["lang"] == "en" or (n["lang"] is None and n["value"].isascii()))
+        ]
+        labels = [n["value"] for n in names if "label" in n["types"]]
+    else:  # schema v1
+        display = [record["name"]]
+        aliases = [a for a in record.get("aliases", []) if a.isascii()]
+        labels = [x["label"] for x in record.get("labels", [])]
+    labels = [x for x in labels if x not in display]
+    return [q for q in display + aliases + labels if q]
 
 
 def _every_kth(items: list[Any], count: int) -> list[Any]:
