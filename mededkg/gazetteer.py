@@ -96,32 +96,10 @@ class Gazetteer:
         key = normalise(text)
         if not key:
             return frozenset()
-        found: set[Place] = set()
         if is_chinese(key):
             longest = max((len(z) for z in self.by_zh), default=0)
-            i = 0
-            while i < len(key):
-                for size in range(min(longest, len(key) - i), 1, -1):
-                    hit = self.by_zh.get(key[i : i + size])
-                    if hit:
-                        found |= hit
-                        i += size
-                        break
-                else:
-                    i += 1
-            return frozenset(found)
-        words = key.split()
-        i = 0
-        while i < len(words):
-            for size in range(min(_LONGEST_LATIN, len(words) - i), 0, -1):
-                hit = self.by_latin.get("".join(words[i : i + size]))
-                if hit:
-                    found |= hit
-                    i += size
-                    break
-            else:
-                i += 1
-        return frozenset(found)
+            return _longest_matches(list(key), self.by_zh, longest, shortest=2)
+        return _longest_matches(key.split(), self.by_latin, _LONGEST_LATIN, shortest=1)
 
     def province_code(self, text: str) -> str | None:
         """The GB/T 2260 code of the one province *text* names, or ``None``.
@@ -418,3 +396,27 @@ def conflict(query: str, names: Iterable[str], located: Iterable[str] = ()) -> b
     named = frozenset().union(*(g.places_in(n) for n in names))
     at = frozenset().union(*(g.places_in(p) for p in located))
     return compare(g.places_in(query), named, candidate_located=at) == CONFLICT
+
+
+def _longest_matches(
+    units: list[str],
+    table: Mapping[str, frozenset[Place]],
+    longest: int,
+    *,
+    shortest: int,
+) -> frozenset[Place]:
+    """The places of *table* named by runs of *units* (characters or words, joined
+    without spaces), scanning left to right and taking the longest run that is a key
+    (from *longest* down to *shortest* units) at each position."""
+    found: set[Place] = set()
+    i = 0
+    while i < len(units):
+        for size in range(min(longest, len(units) - i), shortest - 1, -1):
+            hit = table.get("".join(units[i : i + size]))
+            if hit:
+                found |= hit
+                i += size
+                break
+        else:
+            i += 1
+    return frozenset(found)
