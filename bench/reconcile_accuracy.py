@@ -130,17 +130,24 @@ class Case:
     source: str
 
 
-def build_cases(root: Path = ROOT) -> list[Case]:
-    """The realistic batch, built from ``data/sources`` and the import's join."""
+def _joined_graph(root: Path) -> tuple[Graph, set[str]]:
+    """The committed institutions, ROR and hospitals data, and the ids (under the
+    base) of the institutions with medical-education evidence."""
     graph = Graph()
     for name in ("institutions.ttl", "ror.ttl", "hospitals.ttl"):
         graph.parse(root / "data" / name)
-    # the reconciled institutions are the medical ones (of any kind) and hospitals;
-    # the other institutions of the MOE list are the negatives
     medical_ids = {
         str(s)[len(BASE) :]
         for s in graph.subjects(URIRef(MEDEDKG + "medicalEducationEvidence"), None)
     }
+    return graph, medical_ids
+
+
+def build_cases(root: Path = ROOT) -> list[Case]:
+    """The realistic batch, built from ``data/sources`` and the import's join."""
+    # the reconciled institutions are the medical ones (of any kind) and hospitals;
+    # the other institutions of the MOE list are the negatives
+    graph, medical_ids = _joined_graph(root)
     by_moe = {
         code: iri
         for code, iri in _ids_by(graph, "moeCode").items()
@@ -245,13 +252,7 @@ class Graphed:
 
 def graph_joins(root: Path = ROOT) -> Graphed:
     """The medical MOE codes and the ROR ids of medical institutions and hospitals."""
-    graph = Graph()
-    for name in ("institutions.ttl", "ror.ttl", "hospitals.ttl"):
-        graph.parse(root / "data" / name)
-    medical_ids = {
-        str(s)[len(BASE) :]
-        for s in graph.subjects(URIRef(MEDEDKG + "medicalEducationEvidence"), None)
-    }
+    graph, medical_ids = _joined_graph(root)
     by_moe = {c: i for c, i in _ids_by(graph, "moeCode").items() if i in medical_ids}
     by_ror = {
         ror: iri
