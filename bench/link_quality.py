@@ -8,26 +8,38 @@ built from an independent signal, with the matcher denied that signal.
    one) against ROR names, labels, aliases, acronyms and places.
 2. **moe-ror (Chinese names)** — gold: an MOE institution and the ROR record whose
    normalised Chinese name (or alias) equals the MOE name, exactly one active record
-   (the importer's join rule, on all 2,756 rows). The matcher then runs WITHOUT any
-   Chinese name: the MOE list's English name (a machine translation) and its city
-   against ROR's non-Chinese names and places.
+   (the importer's join rule, on all 2,756 rows). The matcher then runs with every
+   name form the MOE list gives (its Chinese name — so also its pinyin and its
+   reading, :mod:`mededkg.similarity` — and its machine-translated English name) and
+   its city, against the ROR records WITHOUT their Chinese-character names and
+   without web domains: ROR's English names, aliases, acronyms, other-language
+   labels, romanisations and places. This is the case the linker is for: a dataset
+   that names Chinese institutions in Latin letters only.
+
+   The gold pairs are split once, by rule, into a TUNING set (MOE codes whose SHA-256
+   starts with 0–4) and a TEST set (5–f), written to
+   ``bench/data/link-gold-moe-ror.{tune,test}.tsv``. Changes to the matcher are judged
+   on the tuning set only; the figure quoted in docs/linking.md is the test set's.
 
 Precision = correct accepted links / accepted links for gold entities; recall =
 correct accepted links / gold pairs. Links proposed for entities without a gold pair
 cannot be judged and are counted apart.
 
 Run: ``python bench/link_quality.py`` — prints a table, writes
-``bench/results/link_quality.json``.
+``bench/results/link_quality.json``; ``--tune`` evaluates the tuning set only and
+writes nothing (for working on the matcher).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,6 +66,7 @@ ROR_FILES = (
 HIPO = SOURCES / "hipo-universities" / "china_subset.json"
 MOE = SOURCES / "china-heis-moe" / "china_heis_moe_list.csv"
 RESULTS = ROOT / "bench" / "results" / "link_quality.json"
+GOLD_SPLIT = ROOT / "bench" / "data" / "link-gold-moe-ror.{}.tsv"
 
 #: The threshold `mededkg link` uses (mededkg.link.Thresholds().accept).
 CHOSEN = Thresholds().accept
@@ -117,31 +130,67 @@ def hipo_task() -> Task:
     return Task("hipo-ror (gold: web domains)", tuple(entities), stripped, gold)
 
 
-def moe_task() -> Task:
-    """MOE ↔ ROR, gold by Chinese names, matched on English names and city only."""
+def split_of(moe_code: str) -> str:
+    """``tune`` or ``test``: the fixed split of the MOE ↔ ROR gold pairs."""
+    digest = hashlib.sha256(moe_code.encode("utf-8")).hexdigest()
+    return "tune" if digest[0] in "01234" else "test"
+
+
+def moe_gold() -> dict[str, str]:
+    """MOE ↔ ROR gold pairs: the importer's Chinese-name join (without the linker's
+    own accepted links)."""
+    joined = join(read_csv(MOE), read_records(SOURCES / "ror-china"))
+    return {f"moe:{code}": record.ror_id for code, record in joined.matched.items()}
+
+
+def write_gold_split(gold: dict[str, str]) -> None:
+    """Write the two halves of the gold set (for the record: which pair is in which)."""
+    for part in ("tune", "test"):
+        rows = sorted(
+            (e, t) for e, t in gold.items() if split_of(e.removeprefix("moe:")) == part
+        )
+        text = "subject_id\tobject_id\n" + "".join(f"{e}\t{t}\n" for e, t in rows)
+        GOLD_SPLIT.parent.mkdir(parents=True, exist_ok=True)
+        Path(str(GOLD_SPLIT).format(part)).write_text(text, encoding="utf-8")
+
+
+def moe_tasks(parts: Sequence[str] = ("tune", "test")) -> list[Task]:
+    """MOE ↔ ROR, gold by Chinese names; the MOE side has every name form it gives,
+    the ROR side no Chinese-character name and no web domain. One task per part."""
     moe = read_csv(MOE)
-    # the importer's Chinese-name join, without the linker's own accepted links
-    joined = join(moe, read_records(SOURCES / "ror-china"))
-    gold = {f"moe:{code}": record.ror_id for code, record in joined.matched.items()}
+    gold = moe_gold()
     entities = tuple(
         Entity(
             f"moe:{row['moe_code']}",
-            row["name_en_machine_translated"],
-            (row["name_en_machine_translated"],),
+            row["name_zh"],
+            tuple(
+                n
+                for n in (row["name_zh"], row["name_en_machine_translated"])
+                if n.strip() and n.strip() != "None"
+            ),
             places=(gazetteer.place_key(row["location"]),),
         )
         for row in moe
-        if row["name_en_machine_translated"].strip()
     )
     records = tuple(
         replace(
             r,
             names=tuple(n for n in r.names if not names.is_chinese(n)),
+            aliases=tuple(n for n in r.aliases if not names.is_chinese(n)),
             domains=(),
         )
         for r in ror_records()
     )
-    return Task("moe-ror (gold: Chinese names)", entities, records, gold)
+    records = tuple(r for r in records if r.names)
+    return [
+        Task(
+            f"moe-ror {part} (gold: Chinese names)",
+            entities,
+            records,
+            {e: t for e, t in gold.items() if split_of(e.removeprefix("moe:")) == part},
+        )
+        for part in parts
+    ]
 
 
 def evaluate(
@@ -198,28 +247,37 @@ def run(tasks: Iterable[Task], sweep: Sequence[float] = SWEEP) -> dict[str, obje
 
 def main() -> None:
     """Run both evaluations, print the table and write the JSON results."""
-    results = run([hipo_task(), moe_task()])
-    print(
-        f"{'task':<32} {'thr':>5} {'gold':>5} {'acc':>5} {'ok':>5} "
-        f"{'P':>6} {'R':>6} {'F1':>6} {'unjudged':>8}"
-    )
+    if "--tune" in sys.argv[1:]:
+        for task in run(moe_tasks(("tune",)))["tasks"]:  # type: ignore[attr-defined]
+            _print(task)
+        return
+    write_gold_split(moe_gold())
+    results = run([hipo_task(), *moe_tasks()])
     for task in results["tasks"]:  # type: ignore[attr-defined]
-        for row in task["sweep"]:
-            mark = " *" if row["threshold"] == CHOSEN else ""
-            print(
-                f"{task['task']:<32} {row['threshold']:>5.2f} {row['gold_pairs']:>5} "
-                f"{row['accepted_for_gold_entities']:>5} {row['correct']:>5} "
-                f"{row['precision']:>6.3f} {row['recall']:>6.3f} {row['f1']:>6.3f} "
-                f"{row['accepted_unjudged']:>8}{mark}"
-            )
-        for error in task["chosen"]["errors"]:
-            print(f"    wrong at the chosen threshold: {error}")
+        _print(task)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(results, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
         encoding="utf-8",
     )
     print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+def _print(task: dict[str, Any]) -> None:
+    print(
+        f"{'task':<36} {'thr':>5} {'gold':>5} {'acc':>5} {'ok':>5} "
+        f"{'P':>6} {'R':>6} {'F1':>6} {'unjudged':>8}"
+    )
+    for row in task["sweep"]:
+        mark = " *" if row["threshold"] == CHOSEN else ""
+        print(
+            f"{task['task']:<36} {row['threshold']:>5.2f} {row['gold_pairs']:>5} "
+            f"{row['accepted_for_gold_entities']:>5} {row['correct']:>5} "
+            f"{row['precision']:>6.3f} {row['recall']:>6.3f} {row['f1']:>6.3f} "
+            f"{row['accepted_unjudged']:>8}{mark}"
+        )
+    for error in task["chosen"]["errors"]:
+        print(f"    wrong at the chosen threshold: {error}")
 
 
 if __name__ == "__main__":

@@ -40,10 +40,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pyoxigraph as ox
-from rapidfuzz import fuzz
 from rdflib import RDF, RDFS, SKOS, Graph, Literal, URIRef
 
-from mededkg import gazetteer, names
+from mededkg import gazetteer, names, similarity
 from mededkg.errors import LoadError, MedEdKGError
 from mededkg.formats import rdf_format_for_path
 from mededkg.namespaces import MEDEDKG, PREFIXES, SCHEMA
@@ -649,98 +648,6 @@ def read_sparql(endpoint: str, query: str = DEFAULT_SPARQL) -> Iterator[TargetRe
 
 
 # --- 3. matching -----------------------------------------------------------------
-@dataclass(frozen=True)
-class _Keys:
-    """Precomputed comparison keys of one name."""
-
-    text: str
-    norm: str
-    folded: str
-    chinese: bool
-
-
-def _keys(texts: Iterable[str]) -> tuple[_Keys, ...]:
-    return tuple(
-        _Keys(t, names.normalise(t), names.fold(t), names.is_chinese(t))
-        for t in texts
-        if names.normalise(t)
-    )
-
-
-def name_score(
-    left: Sequence[_Keys],
-    right: Sequence[_Keys],
-    *,
-    aliases: frozenset[str] = frozenset(),
-    places: frozenset[str] = frozenset(),
-) -> tuple[float, str]:
-    """The best similarity of two sets of names (same script only), with why.
-
-    Equal normalised names score 1.0 (0.98 when equal but for spaces); equal once a
-    place name that is the record's location is dropped ("China Medical University
-    Shenyang") 0.95; equal folded names 0.94; otherwise the rapidfuzz similarity of
-    the folded names (token-sort ratio for English, plain ratio for Chinese) less
-    0.05 — or at most 0.6 when the names differ by a province name (Shanxi /
-    Shaanxi). A match on one of the record's aliases or former names (normalised
-    keys in *aliases*) scores 0.04 less, so a record's own name wins over another
-    record's former name.
-    """
-    best, why = 0.0, ""
-    for a in left:
-        for b in right:
-            if a.chinese != b.chinese:
-                continue
-            score, text = _pair_score(a, b, places)
-            if b.norm in aliases:
-                score -= 0.04
-                text += " (an alias or former name of the record)"
-            if score > best:
-                best, why = score, text
-    return best, why
-
-
-def _pair_score(a: _Keys, b: _Keys, places: frozenset[str]) -> tuple[float, str]:
-    if a.norm == b.norm:
-        return 1.0, f"name “{a.text}” equals “{b.text}” after normalisation"
-    if a.norm.replace(" ", "") == b.norm.replace(" ", ""):
-        return 0.98, f"name “{a.text}” equals “{b.text}” but for spaces"
-    if not a.chinese:
-        for shorter, longer in ((a, b), (b, a)):
-            dropped = _drop_place(longer.norm, places)
-            if dropped and dropped == shorter.norm:
-                return 0.95, (
-                    f"“{a.text}” equals “{b.text}” once the place name is dropped "
-                    "(the record is located there)"
-                )
-    if a.folded and a.folded == b.folded:
-        return 0.94, (
-            f"“{a.text}” and “{b.text}” are equal after folding institution-type "
-            "variants"
-        )
-    scorer = fuzz.ratio if a.chinese else fuzz.token_sort_ratio
-    ratio = scorer(a.folded, b.folded) / 100
-    text = f"“{a.text}” ~ “{b.text}” (similarity {ratio:.2f})"
-    if not a.chinese:
-        left, right = set(a.folded.split()), set(b.folded.split())
-        differ = (left - right) | (right - left)
-        known = gazetteer.province_keys() | places
-        if left - right and right - left and differ & known:
-            return min(0.6, ratio - 0.05), text + "; the names name different places"
-    return ratio - 0.05, text
-
-
-def _drop_place(norm: str, places: frozenset[str]) -> str:
-    """*norm* without a leading or trailing place name in *places*, or ``""``."""
-    words = norm.split()
-    for k in (1, 2):
-        if len(words) > k:
-            if gazetteer.place_key(" ".join(words[-k:])) in places:
-                return " ".join(words[:-k])
-            if gazetteer.place_key(" ".join(words[:k])) in places:
-                return " ".join(words[k:])
-    return ""
-
-
 class Matcher:
     """Scores streamed target records against an index of the entities.
 
@@ -759,7 +666,7 @@ class Matcher:
         self.entities = list(entities)
         self.keep = keep
         self.use_domains = use_domains
-        self._keys = [_keys(e.names) for e in self.entities]
+        self._keys = [similarity.keys(e.names) for e in self.entities]
         self._places = [_places_of(e.names, e.places) for e in self.entities]
         self._acronyms = [
             {a.upper() for a in e.acronyms}
@@ -769,7 +676,7 @@ class Matcher:
         self._index: dict[str, set[int]] = defaultdict(set)
         for i, entity in enumerate(self.entities):
             for text in entity.names:
-                for token in names.tokens(text):
+                for token in _blocking_keys(text):
                     self._index[token].add(i)
             if use_domains:
                 for domain in entity.domains:
@@ -782,7 +689,7 @@ class Matcher:
         self.records += 1
         keys: set[str] = set()
         for text in record.names:
-            keys |= names.tokens(text)
+            keys |= _blocking_keys(text)
         if self.use_domains:
             keys |= {"@" + d for d in record.domains}
         hits: set[int] = set()
@@ -790,7 +697,7 @@ class Matcher:
             hits |= self._index.get(key, set())
         if not hits:
             return
-        record_keys = _keys(record.names)
+        record_keys = similarity.keys(record.names)
         aliases = frozenset(names.normalise(a) for a in record.aliases)
         record_places = _places_of(record.names, record.places)
         for i in hits:
@@ -820,7 +727,7 @@ class Matcher:
         self,
         i: int,
         record: TargetRecord,
-        record_keys: Sequence[_Keys],
+        record_keys: Sequence[similarity.NameKeys],
         aliases: frozenset[str],
         record_places: tuple[frozenset[gazetteer.Place], frozenset[gazetteer.Place]],
     ) -> Candidate | None:
@@ -834,13 +741,14 @@ class Matcher:
         )
         if places == gazetteer.CONFLICT:
             return None  # the names name places that rule each other out
-        score, why = name_score(
+        named_alike = similarity.best(
             self._keys[i],
             record_keys,
             aliases=aliases,
             places=frozenset(record.places) | frozenset(entity.places),
         )
-        evidence = [why] if why else []
+        score = named_alike.score / 100
+        evidence = [named_alike.why] if named_alike.why else []
         if self.use_domains and entity.domains and record.domains:
             shared = sorted(set(entity.domains) & set(record.domains))
             if shared:
@@ -869,6 +777,18 @@ class Matcher:
         if not record.active:
             evidence.append("the target record is no longer active")
         return Candidate(entity, record, round(score, 3), tuple(evidence))
+
+
+def _blocking_keys(text: str) -> frozenset[str]:
+    """The keys a name is found by: its folded tokens or Chinese bigrams
+    (:func:`mededkg.names.tokens`), its pinyin and its reading's proper part (so a
+    Chinese name meets its transliteration and its English name)."""
+    found = set(names.tokens(text))
+    found.add("^" + similarity.pinyin(text))
+    proper = similarity.reading(text)[1]
+    if proper:
+        found.add("~" + proper)
+    return frozenset(found)
 
 
 def _places_of(
@@ -907,71 +827,121 @@ def decide(
     """
     thresholds = thresholds or Thresholds()
     existing = existing or {}
-    best: dict[str, Decision] = {}
+    # Claims are settled best first: an entity whose best record goes to a
+    # better-scoring entity falls back on its next record (one record, one entity).
+    queue = {e.iri: list(candidates.get(e.iri, [])) for e in entities}
+    taken: dict[str, Decision] = {}
+    accepted_by_entity: dict[str, Decision] = {}
     review: list[Decision] = []
-    for entity in entities:
-        found = candidates.get(entity.iri, [])
-        if not found:
-            continue
-        top = found[0]
-        predicate = "skos:exactMatch" if top.target.active else "skos:closeMatch"
-        rivals = [
-            c
-            for c in found[1:]
-            if c.target.iri != top.target.iri
-            and c.score >= top.score - thresholds.margin
-            and (c.target.active or not top.target.active)
-        ]
-        if top.score < thresholds.review:
-            continue
-        if top.score < thresholds.accept:
-            review.append(Decision(top, predicate, False, "score below the threshold"))
-            continue
-        if rivals:
-            others = ", ".join(c.target.iri for c in rivals)
-            review += [
-                Decision(c, predicate, False, f"ambiguous: also {others}")
-                for c in (top, *rivals)
-            ]
-            continue
-        conflict = _conflict(entity.iri, top.target.iri, existing)
-        if conflict:
-            review.append(Decision(top, predicate, False, conflict))
-            continue
-        agrees = existing.get(entity.iri, {}).get(top.target.iri)
-        if agrees:
-            top = replace(
-                top, evidence=(*top.evidence, f"agrees with the mapping in {agrees}")
-            )
-        best[entity.iri] = Decision(top, predicate, True)
-    by_target: dict[str, list[Decision]] = defaultdict(list)
-    for decision in best.values():
-        by_target[decision.candidate.target.iri].append(decision)
-    accepted: list[Decision] = []
-    for target_iri, claims in sorted(by_target.items()):
-        claims.sort(key=lambda d: _rank(d.candidate))
-        if len(claims) == 1 or claims[0].candidate.score > claims[1].candidate.score:
-            accepted.append(claims[0])
-            losers = claims[1:]
-        else:
-            losers = claims
-        for loser in losers:
-            review.append(
-                replace(
-                    loser,
-                    accepted=False,
-                    reason=f"{target_iri} is also the best match of "
-                    + ", ".join(
-                        c.candidate.entity.iri for c in claims if c is not loser
-                    ),
+    lost: dict[str, list[Decision]] = defaultdict(list)
+    pending = [e.iri for e in entities if queue[e.iri]]
+    while pending:
+        proposals: dict[str, Decision] = {}
+        for iri in pending:
+            decision = _propose(queue[iri], thresholds, existing, lost[iri], review)
+            if decision is not None:
+                proposals[iri] = decision
+        pending = []
+        by_target: dict[str, list[Decision]] = defaultdict(list)
+        for decision in proposals.values():
+            by_target[decision.candidate.target.iri].append(decision)
+        for target_iri, claims in sorted(by_target.items()):
+            holder = taken.get(target_iri)
+            if holder is not None:
+                claims.append(holder)
+            claims.sort(key=lambda d: _rank(d.candidate))
+            top = claims[0].candidate.score
+            winners = [d for d in claims if d.candidate.score == top]
+            if len(winners) == 1:
+                taken[target_iri] = winners[0]
+                accepted_by_entity[winners[0].candidate.entity.iri] = winners[0]
+                losers = claims[1:]
+            else:
+                taken.pop(target_iri, None)
+                losers = claims
+            for loser in losers:
+                iri = loser.candidate.entity.iri
+                accepted_by_entity.pop(iri, None)
+                others = [c.candidate.entity.iri for c in claims if c is not loser]
+                lost[iri].append(
+                    replace(
+                        loser,
+                        accepted=False,
+                        reason=f"{target_iri} is also the best match of "
+                        + ", ".join(others),
+                    )
                 )
-            )
+                rest = [c for c in queue[iri] if c.target.iri != target_iri]
+                queue[iri] = rest
+                if len(winners) == 1 and rest:
+                    pending.append(iri)
+                else:
+                    review.extend(lost.pop(iri))
+    for decisions in lost.values():
+        if decisions and decisions[0].candidate.entity.iri not in accepted_by_entity:
+            review.extend(decisions)
+    accepted = list(accepted_by_entity.values())
     linked = {d.candidate.entity.iri for d in (*accepted, *review)}
     return LinkResult(
         tuple(sorted(accepted, key=_decision_key)),
         tuple(sorted(review, key=_decision_key)),
         tuple(e for e in entities if e.iri not in linked),
     )
+
+
+def _propose(
+    found: list[Candidate],
+    thresholds: Thresholds,
+    existing: dict[str, dict[str, str]],
+    lost: list[Decision],
+    review: list[Decision],
+) -> Decision | None:
+    """The entity's claim on its best remaining record, or ``None`` (then what stops
+    it is added to *review*, with the records it *lost* to better entities)."""
+    if not found:
+        review.extend(lost)
+        lost.clear()
+        return None
+    top = found[0]
+    predicate = "skos:exactMatch" if top.target.active else "skos:closeMatch"
+    rivals = [
+        c
+        for c in found[1:]
+        if c.target.iri != top.target.iri
+        and c.score >= top.score - thresholds.margin
+        and (c.target.active or not top.target.active)
+    ]
+    if top.score < thresholds.review:
+        review.extend(lost)
+        lost.clear()
+        return None
+    if top.score < thresholds.accept:
+        if not lost:
+            review.append(Decision(top, predicate, False, "score below the threshold"))
+        review.extend(lost)
+        lost.clear()
+        return None
+    if rivals:
+        others = ", ".join(c.target.iri for c in rivals)
+        review.extend(
+            Decision(c, predicate, False, f"ambiguous: also {others}")
+            for c in (top, *rivals)
+        )
+        review.extend(lost)
+        lost.clear()
+        return None
+    conflict = _conflict(top.entity.iri, top.target.iri, existing)
+    if conflict:
+        review.append(Decision(top, predicate, False, conflict))
+        review.extend(lost)
+        lost.clear()
+        return None
+    agrees = existing.get(top.entity.iri, {}).get(top.target.iri)
+    if agrees:
+        top = replace(
+            top, evidence=(*top.evidence, f"agrees with the mapping in {agrees}")
+        )
+    return Decision(top, predicate, True)
 
 
 def _decision_key(decision: Decision) -> tuple[str, float, str]:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from mededkg import gazetteer
+from mededkg import gazetteer, similarity
 from mededkg.errors import MedEdKGError
-from mededkg.names import fold, is_chinese, normalise
+from mededkg.names import is_chinese, normalise
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -35,6 +35,7 @@ NAME_PREDICATES = (RDFS + "label", SKOS + "prefLabel", SKOS + "altLabel")
 DEFAULT_TYPES = (
     "MedicalEducationInstitution",
     "Hospital",
+    "HigherEducationInstitution",
     "Discipline",
     "DegreeType",
 )
@@ -44,21 +45,14 @@ DEFAULT_LIMIT = 5
 MAX_LIMIT = 100
 #: Fewest points a candidate needs to be returned at all.
 MIN_SCORE = 50.0
+#: Names the fuzzy prefilter passes on to :func:`mededkg.similarity.pair` per query.
+PREFILTER = 200
 #: Weights of the weighted mean that makes a score: the name, a property that names
 #: a place or a kind (type, province, city, …), an identifier (MOE code, ROR id,
 #: Wikidata id). A property the candidate has no value for is left out of the mean.
 NAME_WEIGHT = 4.0
 PROPERTY_WEIGHT = 1.0
 IDENTIFIER_WEIGHT = 8.0
-#: Words too common in English institution names to tell two apart: a name is also
-#: compared without them, so "Guilin Medical College" finds "Guilin Medical
-#: University" before "Weifang Medical College".
-GENERIC_WORDS = frozenset(
-    {
-        *("university", "college", "school", "institute", "academy", "of", "the"),
-        *("and", "medical", "medicine", "traditional", "chinese"),
-    }
-)
 #: A top candidate is a sure ``match`` at this score and this lead over the next one.
 MATCH_SCORE = 95.0
 MATCH_MARGIN = 5.0
@@ -155,25 +149,8 @@ PROPERTIES: tuple[Property, ...] = (
 )
 PROPERTY_BY_ID = {p.id: p for p in PROPERTIES}
 
+
 # --- names ---------------------------------------------------------------------------
-#: A variant-folded name (:func:`mededkg.names.fold`: 医学院 = 医科大学, "Medical
-#: College" = "Medical University") is strong but not certain evidence: it scores this
-#: much, below :data:`MATCH_SCORE`, so it ranks a candidate but never makes a match.
-FOLDED_SCORE = 94.0
-
-
-def generic_stripped(key: str) -> str:
-    """A normalised Latin-script name without :data:`GENERIC_WORDS` (``""`` for
-    Chinese).
-
-    >>> generic_stripped("guilin medical college")
-    'guilin'
-    """
-    if is_chinese(key):
-        return ""
-    return " ".join(w for w in key.split() if w not in GENERIC_WORDS)
-
-
 def split_names(text: str) -> list[str]:
     """The names in a label that lists several separated by semicolons.
 
@@ -320,11 +297,26 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A reconciliation candidate: one entity, its score and whether it is sure."""
+    """A reconciliation candidate: one entity, its score, whether it is sure, the
+    features the score is made of (:data:`FEATURES`) and why, in words."""
 
     entity: Entity
     score: float
     match: bool = False
+    features: Mapping[str, float | bool] = field(default_factory=dict)
+    why: tuple[str, ...] = ()
+
+
+#: The features of a candidate (Reconciliation API ``features``), in this order:
+#: ``name`` the name similarity 0–100 (:mod:`mededkg.similarity`); ``place`` 1 when
+#: the places the query names agree with the candidate's, -1 when they conflict, 0
+#: when there is nothing to compare; ``type`` whether the candidate has a type the
+#: query asks for (only when it asks); ``properties`` the share (0–100) of the
+#: query's property values the candidate agrees with (only when there are some);
+#: ``identifier`` whether an identifier the query gives (MOE code, ROR id, Wikidata
+#: id) is the candidate's; ``unique`` whether the candidate leads the next by
+#: :data:`MATCH_MARGIN`.
+FEATURES = ("name", "place", "type", "properties", "identifier", "unique")
 
 
 @dataclass(frozen=True)
@@ -358,17 +350,28 @@ class Index:
         #: IRI of a linked resource → its notation (catalogue editions: ``2022``).
         self.notations = dict(notations or {})
         self._keys: list[str] = []
+        self._names: list[similarity.NameKeys] = []
         self._owners: list[str] = []
-        self._cores: list[str] = []
-        self._folded: dict[str, list[int]] = {}
+        #: exact-key lookups that find a name whatever the fuzzy prefilter says:
+        #: folded name, pinyin, reading (kind + proper part).
+        self._lookup: dict[object, list[int]] = {}
+        self._located: dict[str, frozenset[str]] = {}
         for entity in self.entities.values():
+            self._located[entity.id] = frozenset(
+                gazetteer.place_key(v)
+                for p in (ONTOLOGY + "city", ONTOLOGY + "province")
+                for v in entity.literals(p)
+            )
             for name in entity.names():
-                key = normalise(name)
-                if key:
-                    self._keys.append(key)
-                    self._cores.append(generic_stripped(key))
-                    self._folded.setdefault(fold(name), []).append(len(self._owners))
-                    self._owners.append(entity.id)
+                keys = similarity.keys([name])
+                if not keys:
+                    continue
+                position = len(self._owners)
+                self._keys.append(keys[0].norm)
+                self._names.append(keys[0])
+                self._owners.append(entity.id)
+                for lookup in _lookups(keys[0]):
+                    self._lookup.setdefault(lookup, []).append(position)
 
     # -- building ----------------------------------------------------------------------
     @classmethod
@@ -501,70 +504,98 @@ class Index:
             self.property(constraint.pid)
         by_name = bool(query.text.strip())
         if by_name:
-            scores = self._name_scores(query.text)
+            named = self._name_scores(query.text)
         else:
-            scores = dict.fromkeys(self.entities, 0.0)
+            named = dict.fromkeys(self.entities, similarity.Similarity(0.0, ""))
         query_places = gazetteer.places_in(query.text) if by_name else frozenset()
-        ranked: list[tuple[bool, float, str, bool]] = []
-        for entity_id, name_score in scores.items():
+        ranked: list[tuple[bool, float, str, bool, dict[str, float | bool], list[str]]]
+        ranked = []
+        for entity_id, alike in named.items():
             entity = self.entities[entity_id]
             if types and not self._has_types(entity, types, query.type_strict):
                 continue
             verdict = self._verdict(entity, query.constraints)
-            if types and query.type_strict == "should":
-                verdict.add(bool(entity.types.intersection(types)), PROPERTY_WEIGHT)
+            features: dict[str, float | bool] = {"name": round(alike.score, 2)}
+            why = [alike.why] if alike.why else []
+            if types:
+                has_type = bool(entity.types.intersection(types))
+                features["type"] = has_type
+                if query.type_strict == "should":
+                    verdict.add(has_type, PROPERTY_WEIGHT)
             if not by_name and not verdict.agree:
                 continue
             weight = NAME_WEIGHT if by_name else 0.0
-            score = (name_score * weight + verdict.points) / (weight + verdict.weight)
+            score = (alike.score * weight + verdict.points) / (weight + verdict.weight)
             if score < MIN_SCORE and by_name:
                 continue
             places = gazetteer.compare(
                 query_places, entity.places, candidate_located=entity.located
             )
             conflict = places == gazetteer.CONFLICT
+            features["place"] = (
+                -1 if conflict else (0 if places == gazetteer.NONE else 1)
+            )
             if conflict:
                 score *= CONFLICT_FACTOR
+                why.append("the places the query names are not the candidate's")
+            elif places != gazetteer.NONE:
+                why.append("the places the query names are the candidate's")
+            if verdict.weight:
+                share = 100.0 * verdict.agree / (verdict.agree + verdict.disagree)
+                features["properties"] = round(share, 2)
+                why.append(
+                    f"{verdict.agree} of {verdict.agree + verdict.disagree} property "
+                    "values agree"
+                )
+            features["identifier"] = verdict.identifier
+            if verdict.identifier:
+                why.append("an identifier the query gives is the candidate's")
             sure = not conflict and not verdict.disagree
-            sure = sure and (name_score >= MATCH_SCORE or verdict.identifier)
-            ranked.append((conflict, score, entity_id, sure))
+            sure = sure and (alike.score >= MATCH_SCORE or verdict.identifier)
+            ranked.append((conflict, score, entity_id, sure, features, why))
         ranked.sort(key=lambda r: (r[0], -r[1], r[2]))
         candidates: list[Candidate] = []
-        for position, (_, score, entity_id, sure) in enumerate(ranked[: query.limit]):
+        for position, (_, score, entity_id, sure, features, why) in enumerate(
+            ranked[: query.limit]
+        ):
             unique = len(ranked) == 1 or score - ranked[1][1] >= MATCH_MARGIN
+            features["unique"] = position == 0 and unique
             match = position == 0 and sure and unique and score >= MATCH_SCORE
             candidates.append(
-                Candidate(self.entities[entity_id], round(score, 2), match)
+                Candidate(
+                    self.entities[entity_id],
+                    round(score, 2),
+                    match,
+                    {f: features[f] for f in FEATURES if f in features},
+                    tuple(why),
+                )
             )
         return candidates
 
-    def _name_scores(self, text: str) -> dict[str, float]:
-        """The best name similarity (0–100) of each entity that has one above the
-        cut-off. Chinese: ``fuzz.ratio``. Latin script: the better of ``ratio`` and
-        ``token_sort_ratio``, averaged with the same without :data:`GENERIC_WORDS`.
-        A name equal to the query once variants are folded scores at least
-        :data:`FOLDED_SCORE`."""
-        key = normalise(text)
-        if not key:
+    def _name_scores(self, text: str) -> dict[str, similarity.Similarity]:
+        """The best name similarity (0–100, :func:`mededkg.similarity.pair`) of each
+        entity that has one above the cut-off, with why.
+
+        The names compared are those a ``rapidfuzz`` prefilter ranks among the
+        :data:`PREFILTER` most alike (ratio and token-sort ratio of the normalised
+        names) and every name with the query's folded form, pinyin or reading."""
+        query = similarity.keys([text])
+        if not query:
             return {}
-        if is_chinese(key):
-            scores = self._scores(key, self._keys, (fuzz.ratio,))
-        else:
-            both = (fuzz.ratio, fuzz.token_sort_ratio)
-            scores = self._scores(key, self._keys, both)
-            core = generic_stripped(key)
-            if core:
-                cores = self._scores(core, self._cores, (fuzz.token_sort_ratio,))
-                for position, score in scores.items():
-                    if self._cores[position]:
-                        scores[position] = (score + cores.get(position, 0.0)) / 2
-        for position in self._folded.get(fold(text), []) if fold(text) else []:
-            scores[position] = max(scores.get(position, 0.0), FOLDED_SCORE)
-        best: dict[str, float] = {}
-        for position, score in scores.items():
+        key = query[0]
+        scorers = (fuzz.ratio,) if key.chinese else (fuzz.ratio, fuzz.token_sort_ratio)
+        prefilter = self._scores(key.norm, self._keys, scorers)
+        positions = set(sorted(prefilter, key=prefilter.__getitem__)[-PREFILTER:])
+        for lookup in _lookups(key, query=True):
+            positions.update(self._lookup.get(lookup, ()))
+        best: dict[str, similarity.Similarity] = {}
+        for position in positions:
             owner = self._owners[position]
-            if score >= MIN_SCORE / 2 and score > best.get(owner, -1.0):
-                best[owner] = score
+            found = similarity.pair(key, self._names[position], self._located[owner])
+            if found.score >= MIN_SCORE / 2 and found.score > getattr(
+                best.get(owner), "score", -1.0
+            ):
+                best[owner] = found
         return best
 
     @staticmethod
@@ -574,7 +605,7 @@ class Index:
         found: dict[int, float] = {}
         for scorer in scorers:
             for _, score, position in process.extract(
-                key, keys, scorer=scorer, limit=None, score_cutoff=1
+                key, keys, scorer=scorer, limit=PREFILTER, score_cutoff=MIN_SCORE / 2
             ):
                 found[position] = max(found.get(position, 0.0), float(score))
         return found
@@ -664,7 +695,10 @@ class Index:
         limit: int = 10,
         offset: int = 0,
     ) -> list[Entity]:
-        """Entities with a name that starts with (then contains) *prefix*.
+        """Entities with a name that starts with (then contains) *prefix*, then
+        those whose Chinese name's pinyin starts with it (``shoudu`` or ``Shǒudū``
+        finds 首都医科大学); names are compared as :mod:`mededkg.names` normalises
+        them (case, width, traditional characters, tone marks).
 
         Raises:
             ReconcileError: an unknown type id.
@@ -673,12 +707,17 @@ class Index:
         key = normalise(prefix)
         if not key:
             return []
+        compact = key.replace(" ", "")
+        latin = not is_chinese(key)
         ranked: dict[str, tuple[int, int]] = {}
-        for name_key, owner in zip(self._keys, self._owners, strict=True):
+        for name, owner in zip(self._names, self._owners, strict=True):
+            name_key = name.norm
             if name_key.startswith(key) or name_key.replace(" ", "").startswith(key):
                 rank = (0, len(name_key))
             elif key in name_key:
                 rank = (1, len(name_key))
+            elif latin and name.chinese and name.pinyin.startswith(compact):
+                rank = (2, len(name.pinyin))
             else:
                 continue
             if owner not in ranked or rank < ranked[owner]:
@@ -763,6 +802,19 @@ def short_id(base_iri: str, iri: str) -> str:
     return iri[len(base_iri) :] if iri.startswith(base_iri) else iri
 
 
+def _lookups(key: similarity.NameKeys, *, query: bool = False) -> list[object]:
+    """The exact keys a name is filed under (or, for a *query*, looked up by) besides
+    the fuzzy prefilter: its folded form; its pinyin and reading, which find names
+    in the other script (a Chinese query finds its transliteration)."""
+    found: list[object] = [("fold", key.folded)] if key.folded else []
+    script = key.chinese != query
+    if key.pinyin:
+        found.append(("pinyin", key.pinyin, script))
+    if key.reading[1]:
+        found.append(("reading", key.reading, script))
+    return found
+
+
 def _any_similar(wanted: Iterable[str], have: Iterable[str]) -> bool:
     keys = [normalise(h) for h in have]
     return any(fuzz.ratio(normalise(w), k) >= MATCH_SCORE for w in wanted for k in keys)
@@ -835,9 +887,10 @@ def _type_infos(rows: Iterable[Statement]) -> dict[str, TypeInfo]:
 
 
 def _most_specific(types: set[str], infos: Mapping[str, TypeInfo]) -> tuple[str, ...]:
-    """The types of *types* that are no other's (transitive) superclass, those under
-    a reconciled type first (a medical university of the MOE list is a
-    ``MedicalUniversity`` before a ``HigherEducationInstitution``)."""
+    """The types of *types* that are no other's (transitive) superclass, ordered by
+    the reconciled type they are under, in the order of :data:`DEFAULT_TYPES` (a
+    medical university of the MOE list is a ``MedicalUniversity`` before a
+    ``HigherEducationInstitution``)."""
 
     def ancestors(name: str, seen: set[str]) -> set[str]:
         for parent in infos[name].broader if name in infos else ():
@@ -849,14 +902,18 @@ def _most_specific(types: set[str], infos: Mapping[str, TypeInfo]) -> tuple[str,
     above: set[str] = set()
     for name in types:
         above |= ancestors(name, set())
-    tops = set(DEFAULT_TYPES)
-
-    def reconciled(name: str) -> bool:
-        return name in tops or bool(ancestors(name, set()) & tops)
+    def rank(name: str) -> int:
+        """The place in :data:`DEFAULT_TYPES` of the first reconciled type *name*
+        is or is under (after all of them if none)."""
+        reached = {name} | ancestors(name, set())
+        return min(
+            (i for i, top in enumerate(DEFAULT_TYPES) if top in reached),
+            default=len(DEFAULT_TYPES),
+        )
 
     return tuple(
         sorted(
             (t for t in types if t not in above and t in infos),
-            key=lambda t: (not reconciled(t), t),
+            key=lambda t: (rank(t), t),
         )
     )

@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass, field
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
+from mededkg.names import normalise
 from mededkg.namespaces import MEDEDKG
+from mededkg.similarity import initials, pinyin
 from webapp.i18n import ui_language
 from webapp.pages import (
     DEFAULT_EDITION,
@@ -25,20 +27,6 @@ from webapp.pages import (
     pick,
     select,
 )
-
-try:  # pinyin search is optional: without pypinyin, names match as written
-    from pypinyin import Style, lazy_pinyin
-
-    def _pinyin(text: str) -> tuple[str, str]:
-        syllables = lazy_pinyin(text)
-        initials = lazy_pinyin(text, style=Style.FIRST_LETTER)
-        return "".join(syllables).lower(), "".join(initials).lower()
-
-except ImportError:  # pragma: no cover - depends on the environment
-
-    def _pinyin(text: str) -> tuple[str, str]:
-        return "", ""
-
 
 bp = Blueprint("browse", __name__)
 
@@ -113,6 +101,9 @@ class Institution:
     kinds: set[str] = field(default_factory=set)
     rules: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
+    #: the names as :func:`mededkg.names.normalise` compares them
+    keys: set[str] = field(default_factory=set)
+    #: the Chinese name's pinyin and its initials (:mod:`mededkg.similarity`)
     pinyin: tuple[str, str] = ("", "")
 
     def teaches(self, which: str) -> bool:
@@ -130,12 +121,15 @@ class Institution:
         }[which]
 
     def matches(self, query: str) -> bool:
-        """True if *query* is part of a Chinese or English name or of its pinyin."""
-        needle = query.strip().lower()
+        """True if *query* is part of a Chinese or English name or of its pinyin,
+        compared as the reconciliation service compares names
+        (:func:`mededkg.names.normalise`: case, width, traditional characters, tone
+        marks and punctuation do not count)."""
+        needle = normalise(query)
         compact = needle.replace(" ", "")
         return (
             not needle
-            or any(needle in name.lower() for name in self.names)
+            or any(needle in key for key in self.keys)
             or (bool(compact) and any(compact in p for p in self.pinyin if p))
         )
 
@@ -197,8 +191,9 @@ def institutions_all(lang: str) -> list[Institution]:
         item.name_zh = pick(zh, "zh")
         item.name_en = pick(en, "en")
         item.names = {n.value for n in found}
+        item.keys = {normalise(n) for n in item.names}
         item.province = pick(provinces.get(iri, ()), "zh")
-        item.pinyin = _pinyin(item.name_zh)
+        item.pinyin = (pinyin(item.name_zh), initials(item.name_zh))
     return sorted(rows.values(), key=lambda i: (i.kind_label, i.iri))
 
 

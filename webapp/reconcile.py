@@ -65,6 +65,8 @@ MAX_BATCH = 1000
 #: A JSONP callback: dotted JavaScript identifiers, nothing that could be script.
 CALLBACK = re.compile(r"[A-Za-z_$][\w$]{0,63}(\.[A-Za-z_$][\w$]{0,63}){0,4}", re.ASCII)
 CORS_HEADERS = "Accept, Content-Type"
+#: The longest ``q`` the preview explains (longer text is cut).
+MAX_PREVIEW_QUERY = 500
 #: The preview is meant to be framed by OpenRefine on another origin; no script.
 PREVIEW_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -305,8 +307,12 @@ def _candidate_json(index: Index, candidate: Candidate, lang: str) -> dict[str, 
         "type": [_type_json(index.types[k], lang) for k in entity.kinds],
         "score": candidate.score,
         "match": candidate.match,
+        "features": [{"id": k, "value": v} for k, v in candidate.features.items()],
     }
     description = index.describe(entity, lang)
+    if candidate.why:
+        why = ("why: " if lang == "en" else "理由：") + "; ".join(candidate.why)
+        description = f"{description} · {why}" if description else why
     if description:
         found["description"] = description
     return found
@@ -484,7 +490,9 @@ def _property_json(prop: Property) -> dict[str, str]:
 # --- preview -------------------------------------------------------------------------
 @bp.route("/preview")
 def preview() -> Response:
-    """A small HTML card about one entity, for OpenRefine's preview iframe.
+    """A small HTML card about one entity, for OpenRefine's preview iframe; with
+    ``q`` (the text that was reconciled), also why the entity is a candidate for it:
+    its score, the features the score is made of and the reasons in words.
 
     Raises:
         400: no ``id``. 404: no entity with this id.
@@ -501,8 +509,15 @@ def preview() -> Response:
         for prop in index.propose_properties()
         if prop.id not in ("nameZh", "nameEn", "altLabel")
     ]
+    text = request.args.get("q", "").strip()[:MAX_PREVIEW_QUERY]
+    chosen = None
+    if text:
+        found = index.reconcile(Query(text=text, limit=MAX_LIMIT))
+        chosen = next((c for c in found if c.entity.id == entity.id), None)
     html = render_template(
         "reconcile_preview.html",
+        query=text,
+        chosen=chosen,
         entity=entity,
         name_zh=entity.name("zh"),
         name_en=entity.name("en"),

@@ -424,8 +424,10 @@ def ror_graph(
         for i, r in sorted(found.hospitals.items())
     ]
     geonames = geonames_provinces(rows, result)
+    joined = {record.ror_id for _, record, _, _ in subjects}
     for subject, record, key, moe_name in subjects:
         _ror_facts(graph, subject, record, moe_name, src)
+        _former_names(graph, subject, record, records, joined, src)
         if key in has_province:
             continue
         for place, kind_ in ((record.subdivision, "division"), (record.city, "city")):
@@ -462,6 +464,55 @@ def geonames_provinces(
         if record.city:
             seen[("city", record.city)][chinese] += 1
     return {key: next(iter(c)) for key, c in seen.items() if len(c) == 1}
+
+
+def predecessors(record: RorRecord, records: dict[str, RorRecord]) -> list[RorRecord]:
+    """The records ROR says *record* succeeded: its ``predecessor`` relationships and
+    the records that name it as their ``successor``, in ROR-id order."""
+    ids = {r.target for r in record.relationships if r.type.lower() == "predecessor"}
+    ids |= {
+        other.ror_id
+        for other in records.values()
+        for r in other.relationships
+        if r.type.lower() == "successor" and r.target == record.ror_id
+    }
+    return [records[i] for i in sorted(ids) if i in records]
+
+
+def _former_names(
+    graph: Graph,
+    subject: URIRef,
+    record: RorRecord,
+    records: dict[str, RorRecord],
+    joined: set[str],
+    src: URIRef,
+) -> None:
+    """The names of the records ROR lists as *record*'s predecessors, as former names
+    (``skos:altLabel`` and a ``skos:historyNote`` saying which record), unless that
+    record is a resource of the graph itself."""
+    have = {str(o) for o in graph.objects(subject, RDFS.label)}
+    have |= {str(o) for o in graph.objects(subject, SKOS.altLabel)}
+    for former in predecessors(record, records):
+        if former.ror_id in joined:
+            continue
+        for name in former.names:
+            if name.kind == "acronym" or name.value in have:
+                continue
+            have.add(name.value)
+            lang = "zh" if name.chinese else ("en" if name.lang == "en" else "")
+            graph.add((subject, SKOS.altLabel, Literal(name.value, lang=lang or None)))
+            graph.add(
+                (
+                    subject,
+                    SKOS.historyNote,
+                    en(
+                        f"former name “{name.value}”: the {name.kind} of ROR record "
+                        f"{former.suffix}, which ROR lists as a predecessor of "
+                        f"{record.suffix}"
+                    ),
+                )
+            )
+        graph.add((subject, PROV.wasDerivedFrom, URIRef(former.ror_id)))
 
 
 def _ror_facts(
