@@ -32,6 +32,7 @@ def count(client: FlaskClient, where: str) -> int:
     query = f"""
         PREFIX mededkg: <{MEDEDKG}>
         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
         SELECT (COUNT(DISTINCT ?org) AS ?n) WHERE {{
           VALUES ?top {{ mededkg:HigherEducationInstitution
                         mededkg:MedicalEducationInstitution mededkg:Hospital }}
@@ -70,11 +71,12 @@ def test_all_rows_match_a_sparql_count(repo_client: FlaskClient) -> None:
         ),
         (
             {"q": "中医药"},
-            '?org rdfs:label ?l FILTER(CONTAINS(?l, "中医药"))',
+            '?org rdfs:label|skos:altLabel ?l FILTER(CONTAINS(?l, "中医药"))',
         ),
         (
             {"q": "Medical University"},
-            '?org rdfs:label ?l FILTER(CONTAINS(LCASE(?l), "medical university"))',
+            "?org rdfs:label|skos:altLabel ?l"
+            ' FILTER(CONTAINS(LCASE(?l), "medical university"))',
         ),
         (
             {"teaches": "yes"},
@@ -163,6 +165,18 @@ def test_pinyin_search(repo_client: FlaskClient) -> None:
     assert full == {"北京协和医学院"}
     initials = {r["name_zh"] for r in institutions(repo_client, q="sdyk")}
     assert "首都医科大学" in initials
+
+
+def test_search_compares_names_as_reconciliation_does(
+    repo_client: FlaskClient,
+) -> None:
+    # tone marks, traditional characters, full-width letters and case do not count
+    for query in ("Shǒudū yīkē", "首都醫科大學", "ＣＡＰＩＴＡＬ medical"):
+        found = {r["name_zh"] for r in institutions(repo_client, q=query)}
+        assert "首都医科大学" in found, query
+    # a former name ROR gives (辽宁医学院 for 锦州医科大学) is a name too
+    former = {r["name_zh"] for r in institutions(repo_client, q="辽宁医学院")}
+    assert former == {"锦州医科大学"}
 
 
 def test_csv_twin(repo_client: FlaskClient) -> None:

@@ -180,6 +180,79 @@ def test_existing_mapping_to_another_record_goes_to_review() -> None:
     assert "already mapped to" in result.review[0].reason
 
 
+def _record(
+    iri: str, *names: str, places: tuple[str, ...] = ()
+) -> linking.TargetRecord:
+    return linking.TargetRecord(iri, names[0], names, places=places)
+
+
+def test_a_chinese_name_finds_its_transliteration_and_its_english_reading() -> None:
+    # Records in Latin letters only: ROR's pinyin alias of 辽宁医学院 and the English
+    # name of 黄淮学院 (its proper part is the pinyin of the Chinese name).
+    records = [
+        _record(ROR + "a", "Liaoning Medical University", "Liáoníng Yīxuéyuàn"),
+        _record(ROR + "b", "Huanghuai University"),
+        _record(ROR + "c", "Huaihai Institute of Technology"),
+    ]
+    entities = [
+        linking.Entity("urn:x:lnmc", "辽宁医学院", ("辽宁医学院",)),
+        linking.Entity("urn:x:hh", "黄淮学院", ("黄淮学院",)),
+    ]
+    result, _ = linking.link(entities, records)
+    found = {d.candidate.entity.iri: d.candidate for d in result.accepted}
+    assert found["urn:x:lnmc"].target.iri == ROR + "a"
+    assert "read the same in pinyin" in found["urn:x:lnmc"].justification
+    assert found["urn:x:hh"].target.iri == ROR + "b"
+    assert "reads “huanghuai”" in found["urn:x:hh"].justification
+
+
+def test_an_entity_that_loses_its_best_record_falls_back_on_the_next() -> None:
+    # 湖南科技学院's machine-translated English name is the name of another record;
+    # the record goes to the entity that scores best on it, and the loser is linked
+    # through ROR's pinyin alias of its Chinese name.
+    records = [
+        _record(
+            ROR + "hnust",
+            "Hunan University of Science and Technology",
+            places=("xiangtan",),
+        ),
+        linking.TargetRecord(
+            ROR + "huse",
+            "Hunan University of Science and Engineering",
+            ("Hunan University of Science and Engineering", "Húnán Kējì Xuéyuàn"),
+            aliases=("Húnán Kējì Xuéyuàn",),
+        ),
+    ]
+    entities = [
+        linking.Entity(
+            "urn:x:hnust",
+            "湖南科技大学",
+            ("湖南科技大学", "Hunan University of Science and Technology"),
+            places=("xiangtan",),
+        ),
+        linking.Entity(
+            "urn:x:huse",
+            "湖南科技学院",
+            ("湖南科技学院", "Hunan University of Science and Technology"),
+        ),
+    ]  # fmt: skip
+    result, _ = linking.link(entities, records)
+    found = {d.candidate.entity.iri: d.candidate.target.iri for d in result.accepted}
+    assert found == {"urn:x:hnust": ROR + "hnust", "urn:x:huse": ROR + "huse"}
+
+
+def test_a_tie_on_one_record_links_neither() -> None:
+    records = [_record(ROR + "w", "Wuhan University")]
+    entities = [
+        linking.Entity("urn:x:1", "武汉大学", ("武汉大学", "Wuhan University")),
+        linking.Entity("urn:x:2", "武汉学院", ("武汉学院", "Wuhan University")),
+    ]
+    result, _ = linking.link(entities, records)
+    assert not result.accepted
+    assert {d.candidate.entity.iri for d in result.review} == {"urn:x:1", "urn:x:2"}
+    assert all("also the best match" in d.reason for d in result.review)
+
+
 # --- the command, its files, and the build ----------------------------------------
 @pytest.fixture
 def project(tmp_path: Path) -> Path:

@@ -24,7 +24,15 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
 from mededkg.names import normalise
-from mededkg.reconcile import PROPERTIES, Constraint, Index, Query, province_code
+from mededkg.reconcile import (
+    PROPERTIES,
+    RDFS,
+    Constraint,
+    Index,
+    Query,
+    Statement,
+    province_code,
+)
 from mededkg.settings import Config
 from webapp import create_app
 
@@ -602,3 +610,133 @@ def test_realistic_batch_top1_accuracy(repo_live_url: str) -> None:
             assert accuracy >= 0.9, form
     assert by_name["match_precision"] >= 0.99, by_name["wrong_matches"]
     assert by_name["false_matches_on_negatives"] == 0
+
+
+# --- every name form, scores with features (issue 16) ---------------------------------
+JZMU = "id/institution/4121010160"  # 锦州医科大学, formerly 辽宁医学院 (ROR aliases)
+AHUTCM = "id/institution/4134010369"  # 安徽中医药大学
+XZMU = (
+    "id/institution/4132010313"  # 徐州医科大学 (ROR's pinyin alias Xúzhōu yī xuéyuàn)
+)
+NCST = "id/institution/4113010081"  # 华北理工大学; ROR 006hksj32 is its predecessor
+
+#: The issue's name forms that missed, and what they must find first, as a match.
+NAME_FORMS = {
+    # an English name of an institution ROR was linked to
+    "Anhui University of Traditional Chinese Medicine": AHUTCM,
+    # former names, English and Chinese
+    "Liaoning Medical University": JZMU,
+    "辽宁医学院": JZMU,
+    # ROR's pinyin aliases, with and without tone marks
+    "Xúzhōu yī xuéyuàn": XZMU,
+    "xuzhou yi xueyuan": XZMU,
+    "Ānhuī Zhōngyī xuéyuàn": AHUTCM,
+    # traditional characters
+    "錦州醫科大學": JZMU,
+    # the name of a record ROR lists as a predecessor
+    "North China Coal Medical University": NCST,
+}
+
+
+def test_every_name_form_finds_its_institution_as_a_match(repo_live_url: str) -> None:
+    queries = list(NAME_FORMS)
+    answer = post_queries(
+        repo_live_url, {f"q{i}": {"query": q} for i, q in enumerate(queries)}
+    )
+    for i, query in enumerate(queries):
+        best = top(answer, f"q{i}")
+        assert (best["id"], best["match"]) == (NAME_FORMS[query], True), query
+
+
+def test_candidates_carry_their_features_and_why(repo_live_url: str) -> None:
+    answer = post_queries(
+        repo_live_url,
+        {
+            "q0": {"query": "Xúzhōu yī xuéyuàn", "type": "MedicalEducationInstitution"},
+            "q1": {
+                "query": "Capital Medical University",
+                "properties": [{"pid": "moeCode", "v": "4111010025"}],
+            },
+        },
+    )
+    pinyin = top(answer, "q0")
+    features = {f["id"]: f["value"] for f in pinyin["features"]}
+    assert features["name"] == 97.0  # the same pinyin (mededkg.similarity)
+    assert features["type"] is True and features["unique"] is True
+    assert "read the same in pinyin" in pinyin["description"]
+    by_code = {f["id"]: f["value"] for f in top(answer, "q1")["features"]}
+    assert by_code["identifier"] is True and by_code["properties"] == 100.0
+    assert "an identifier the query gives" in top(answer, "q1")["description"]
+    others = answer["q0"]["result"][1:]
+    assert others and all(
+        {"id": "unique", "value": False} in c["features"] for c in others
+    )
+
+
+def test_no_match_when_the_top_is_not_unambiguous() -> None:
+    base = "https://example.org/"
+    rows = [
+        Statement(base + "a", RDFS + "label", "湖北医学院", "zh"),
+        Statement(base + "b", RDFS + "label", "湖北医学院", "zh"),
+        Statement(base + "c", RDFS + "label", "湖南医学院", "zh"),
+    ]
+    index = Index.build(base, rows, [], [])
+    found = index.reconcile(Query(text="湖北医学院"))
+    assert [c.score for c in found[:2]] == [100.0, 100.0]
+    assert not any(c.match for c in found)
+    assert all(c.features["unique"] is False for c in found)
+    alone = index.reconcile(Query(text="湖南医学院"))
+    assert alone[0].match and alone[0].features["unique"] is True
+
+
+def test_preview_says_why_a_candidate_was_chosen(repo_live_url: str) -> None:
+    response = requests.get(
+        f"{repo_live_url}/reconcile/preview",
+        params={"id": JZMU, "q": "Liaoning Medical University"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    html = response.text
+    assert "Liaoning Medical University" in html and "score 100.0" in html
+    assert "an alias or former name" not in html  # the query names the entity itself
+    assert "equals" in html and "<script" not in html.lower()
+    other = requests.get(
+        f"{repo_live_url}/reconcile/preview",
+        params={"id": JZMU, "q": "Guangzhou University of Chinese Medicine"},
+        timeout=30,
+    )
+    assert "not a candidate for this text" in other.text
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [("shoudu", CCMU), ("Shǒudū yīkē", CCMU), ("首都醫科", CCMU), ("xuzhouyike", XZMU)],
+)
+def test_suggest_finds_names_by_pinyin_and_traditional_characters(
+    repo_live_url: str, prefix: str, expected: str
+) -> None:
+    response = requests.get(
+        f"{repo_live_url}/reconcile/suggest/entity",
+        params={"prefix": prefix},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    payload = response.json()
+    validate("suggest-entities-response", payload)
+    assert expected in [r["id"] for r in payload["result"][:3]], prefix
+
+
+def test_every_institution_of_the_moe_list_is_reconciled(repo_live_url: str) -> None:
+    # 北京大学 is on the MOE list but not a medical institution: by name it is found,
+    # with the medical types asked for it is not a match.
+    answer = post_queries(
+        repo_live_url,
+        {
+            "q0": {"query": "北京大学"},
+            "q1": {"query": "北京大学", "type": "MedicalEducationInstitution"},
+        },
+    )
+    best = top(answer, "q0")
+    assert best["id"] == "id/institution/4111010001" and best["match"]
+    assert best["type"][0]["id"] == "HigherEducationInstitution"
+    assert not any(c["match"] for c in answer["q1"]["result"])

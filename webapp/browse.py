@@ -170,6 +170,9 @@ def institutions_all(lang: str) -> list[Institution]:
             item.authority_label = pick(labels.get(item.authority, ()), lang)
         if "ror" in row:
             item.ror = row["ror"].value
+    other_names: dict[str, set[str]] = {}
+    for row in select("institution-names"):
+        other_names.setdefault(row["org"].value, set()).add(row["name"].value)
     for row in select("institution-evidence"):
         item = rows.get(row["org"].value)
         if item is not None:
@@ -190,7 +193,7 @@ def institutions_all(lang: str) -> list[Institution]:
         en = [n for n in found if (n.language or "") == "en"]
         item.name_zh = pick(zh, "zh")
         item.name_en = pick(en, "en")
-        item.names = {n.value for n in found}
+        item.names = {n.value for n in found} | other_names.get(iri, set())
         item.keys = {normalise(n) for n in item.names}
         item.province = pick(provinces.get(iri, ()), "zh")
         item.pinyin = (pinyin(item.name_zh), initials(item.name_zh))
