@@ -902,6 +902,7 @@ def _most_specific(types: set[str], infos: Mapping[str, TypeInfo]) -> tuple[str,
     above: set[str] = set()
     for name in types:
         above |= ancestors(name, set())
+
     def rank(name: str) -> int:
         """The place in :data:`DEFAULT_TYPES` of the first reconciled type *name*
         is or is under (after all of them if none)."""
