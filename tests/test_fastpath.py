@@ -54,6 +54,10 @@ FAST: list[tuple[str, Request]] = [
     ),
     ("no Accept header", {"query_string": {"query": SELECT}}),
     (
+        "form-encoded POST",
+        {"method": "POST", "data": {"query": SELECT}, "headers": {"Accept": JSON}},
+    ),
+    (
         "malformed query (400 from the worker)",
         {"query_string": {"query": "SELECT WHERE {"}, "headers": {"Accept": JSON}},
     ),
@@ -94,8 +98,16 @@ HANDED_OVER: list[tuple[str, Request]] = [
         },
     ),
     (
-        "form-encoded POST",
-        {"method": "POST", "data": {"query": SELECT}, "headers": {"Accept": JSON}},
+        "form-encoded POST with another parameter",
+        {
+            "method": "POST",
+            "data": {"query": SELECT, "format": "csv"},
+            "headers": {"Accept": JSON},
+        },
+    ),
+    (
+        "query string that is not UTF-8 (400)",
+        {"path": "/sparql?query=SELECT%FF", "headers": {"Accept": JSON}},
     ),
     (
         "latin-1 charset (415)",

@@ -2,9 +2,10 @@
 
 A cheap query (a lookup of one resource) spends more time in Flask's request and
 response machinery than in the engine. :class:`FastQueries` is WSGI middleware that
-answers the common request itself — a query sent as ``application/sparql-query`` or
-as the only parameter of a GET, answered successfully — with the same rate limit,
-the same negotiation, the same worker pool and the same headers as the Flask view.
+answers the common request itself — a query that is the request's only parameter (a
+GET, a form POST or ``application/sparql-query``), answered successfully — with the
+same protocol parser (:mod:`webapp.protocol`), the same rate limit, the same
+negotiation, the same worker pool and the same headers as the Flask view.
 Everything else (other paths, other parameters, a refused rate, an unacceptable
 ``Accept``, any error) is handled by the Flask app, which defines the behaviour; a
 test holds both paths to byte-identical responses.
@@ -16,18 +17,16 @@ import functools
 import io
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl
 
 from flask import Flask, Response
 from werkzeug.wsgi import get_current_url
 
 from mededkg.errors import MedEdKGError
 from mededkg.sandbox import Answer, Job
-from webapp import security
+from webapp import protocol, security
 from webapp.context import EXTENSION, AppState
 from webapp.negotiate import TRUNCATED_HEADER, accepted_formats, respond
 from webapp.ratelimit import TokenBuckets
-from webapp.sparql import SPARQL_QUERY
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -39,7 +38,6 @@ _STATIC_HEADERS = [
     ("Access-Control-Allow-Origin", "*"),
     ("Access-Control-Expose-Headers", TRUNCATED_HEADER),
 ]
-_CONTENT_TYPES = (SPARQL_QUERY, SPARQL_QUERY + "; charset=utf-8")
 
 
 class FastQueries:
@@ -85,42 +83,36 @@ class FastQueries:
         return _answer(answer, max_rows, start_response)
 
     def _query(self, environ: WSGIEnvironment) -> str | None:
-        """The query of a plain request, or ``None`` to leave the request to Flask
-        (with its body put back): any other parameter — ``update`` included, which
-        Flask refuses with 400 — sends the request there."""
-        method = environ.get("REQUEST_METHOD")
-        if method == "GET":
-            text: str = environ.get("QUERY_STRING", "")
+        """The query of a plain request, read by the one protocol parser
+        (:func:`webapp.protocol.parse`), or ``None`` to leave the request to Flask
+        (with its body put back): any error, any parameter besides the query —
+        ``update`` included, which Flask refuses with 400 — and any body the Flask
+        app must refuse by size sends the request there."""
+        method = environ.get("REQUEST_METHOD", "")
+        if method not in ("GET", "POST"):
+            return None
+        body = b""
+        if method == "POST":
             try:
-                params = parse_qsl(
-                    text,
-                    keep_blank_values=True,
-                    errors="strict",
-                )
-            except UnicodeDecodeError:
+                length = int(environ.get("CONTENT_LENGTH") or -1)
+            except ValueError:
                 return None
-            if len(params) != 1 or params[0][0] != "query" or not params[0][1].strip():
+            if not 0 < length <= self.max_body:
                 return None
-            return params[0][1]
-        if (
-            method != "POST"
-            or environ.get("QUERY_STRING")
-            or environ.get("CONTENT_TYPE") not in _CONTENT_TYPES
-        ):
-            return None
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)  # Flask may still read it
         try:
-            length = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
+            text, params = protocol.parse(
+                method,
+                environ.get("QUERY_STRING", "").encode("latin-1"),
+                environ.get("CONTENT_TYPE", ""),
+                lambda: body,
+            )
+        except protocol.ProtocolError:
             return None
-        if not 0 < length <= self.max_body:
+        if list(params) != ["query"] or len(params.getlist("query")) != 1:
             return None
-        body = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(body)  # Flask may still read it
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        return text if text.strip() else None
+        return text
 
     def _in_flask(
         self,

@@ -15,14 +15,15 @@ from werkzeug.datastructures import MultiDict
 
 from mededkg.sandbox import Job
 from mededkg.store import graph_nodes
+from webapp import protocol
 from webapp.context import state
 from webapp.describe import service_description_response
 from webapp.negotiate import TRUNCATED_HEADER, negotiate, respond
 
 bp = Blueprint("sparql", __name__)
 
-FORM = "application/x-www-form-urlencoded"
-SPARQL_QUERY = "application/sparql-query"
+FORM = protocol.FORM
+SPARQL_QUERY = protocol.SPARQL_QUERY
 
 #: Paths any web page may read (CORS): the endpoint, the API and the VoID.
 CORS_PATHS = ("/sparql", "/.well-known/void")
@@ -40,10 +41,14 @@ def query() -> Response:
         400: an ``update`` parameter (updates go to ``POST /update``), no or several
             queries.
     """
-    _refuse_update()
-    if request.method == "GET" and "query" not in request.args:
+    params = _parameters()
+    _refuse_update(params)
+    if request.method in ("GET", "HEAD") and "query" not in params:
         return service_description_response()
-    query, params = _query_and_params()
+    try:
+        query = protocol.text_of(params)
+    except protocol.ProtocolError as error:
+        abort(error.status, error.message)
     results_format, rdf_format = negotiate(params.get("format"))
     for parameter in ("default-graph-uri", "named-graph-uri"):
         graph_nodes(params.getlist(parameter), parameter)  # 400 before any back-end
@@ -76,60 +81,26 @@ def allow_cross_origin(response: Response) -> Response:
     return response
 
 
-def _refuse_update() -> None:
+def _parameters() -> MultiDict[str, str]:
+    """The request's parameters as the protocol reads them (:mod:`webapp.protocol`,
+    shared with the fast path)."""
+    try:
+        return protocol.parameters(
+            request.method,
+            request.query_string,
+            request.content_type or "",
+            request.get_data,
+        )
+    except protocol.ProtocolError as error:
+        abort(error.status, error.message)
+
+
+def _refuse_update(params: MultiDict[str, str]) -> None:
     """Refuse an ``update`` parameter (in the URL or a form body): this path only
     queries, and answering the service description instead would look like success."""
-    in_form = request.method == "POST" and request.mimetype == FORM
-    if "update" in request.args or (in_form and "update" in request.form):
+    if "update" in params:
         abort(
             400,
             "/sparql does not run updates: send a SPARQL update with POST /update "
             "(form parameter 'update' or application/sparql-update)",
         )
-
-
-def _query_and_params() -> tuple[str, MultiDict[str, str]]:
-    if request.method == "GET":
-        params: MultiDict[str, str] = MultiDict(request.args)
-        queries = params.getlist("query")
-    else:
-        mimetype = request.mimetype
-        if mimetype == FORM:
-            params = MultiDict(request.form)
-            params.update(request.args)
-            queries = params.getlist("query")
-        elif mimetype == SPARQL_QUERY:
-            params = MultiDict(request.args)
-            if "query" in params:
-                abort(
-                    400,
-                    "a query sent as application/sparql-query must not also "
-                    "be given as a 'query' parameter",
-                )
-            queries = [_utf8_query()]
-        else:
-            abort(
-                415,
-                f"POST a query as {FORM} or {SPARQL_QUERY}, "
-                f"not {mimetype or 'no content type'}",
-            )
-    if len(queries) != 1 or not queries[0].strip():
-        abort(
-            400,
-            "give exactly one non-empty 'query' parameter"
-            if len(queries) != 1
-            else "the query is empty",
-        )
-    return queries[0], params
-
-
-def _utf8_query() -> str:
-    """The body of a direct POST, which the protocol requires to be UTF-8 (decoding
-    another charset as UTF-8 would silently change the query's literals)."""
-    charset = request.mimetype_params.get("charset", "utf-8").lower()
-    if charset not in ("utf-8", "utf8"):
-        abort(415, f"send the query as UTF-8, not {charset}")
-    try:
-        return request.get_data().decode("utf-8")
-    except UnicodeDecodeError as error:
-        abort(400, f"the query is not UTF-8: {error}")

@@ -10,7 +10,6 @@ that violates the shapes is answered 422 with the report, and changes nothing.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, request
@@ -30,13 +29,14 @@ from mededkg.write import (
     read_graph,
     run_update,
 )
+from webapp import protocol
 from webapp.context import state
 from webapp.urls import public_url
 
 bp = Blueprint("update", __name__)
 
-FORM = "application/x-www-form-urlencoded"
-SPARQL_UPDATE = "application/sparql-update"
+FORM = protocol.FORM
+SPARQL_UPDATE = protocol.SPARQL_UPDATE
 MULTIPART = "multipart/form-data"
 GRAPH_STORE = "/graph-store"
 _METHODS = ["GET", "PUT", "POST", "DELETE"]
@@ -100,45 +100,17 @@ def _written(result: WriteResult | None) -> Response:
 
 
 def _update_and_params() -> tuple[str, MultiDict[str, str]]:
-    params: MultiDict[str, str] = MultiDict(request.args)
-    if request.mimetype == FORM:
-        try:
-            form = parse_qsl(
-                request.get_data().decode("utf-8"),
-                keep_blank_values=True,
-                errors="strict",
-            )
-        except UnicodeDecodeError as error:
-            abort(400, f"the form is not UTF-8: {error}")
-        params.update(MultiDict(form))
-        updates = params.getlist("update")
-    elif request.mimetype == SPARQL_UPDATE:
-        if "update" in params:
-            abort(
-                400,
-                f"an update sent as {SPARQL_UPDATE} must not also be given as an "
-                "'update' parameter",
-            )
-        updates = [_utf8_body()]
-    else:
-        abort(
-            415,
-            f"POST an update as {FORM} or {SPARQL_UPDATE}, "
-            f"not {request.mimetype or 'no content type'}",
-        )
-    if len(updates) != 1:
-        abort(400, "give exactly one 'update' parameter")
-    return updates[0], params
-
-
-def _utf8_body() -> str:
-    charset = request.mimetype_params.get("charset", "utf-8").lower()
-    if charset not in ("utf-8", "utf8"):
-        abort(400, f"send the update as UTF-8, not {charset}")
+    """The update and the parameters, read as :mod:`webapp.protocol` reads them."""
     try:
-        return request.get_data().decode("utf-8")
-    except UnicodeDecodeError as error:
-        abort(400, f"the update is not UTF-8: {error}")
+        return protocol.parse(
+            request.method,
+            request.query_string,
+            request.content_type or "",
+            request.get_data,
+            operation=protocol.UPDATE,
+        )
+    except protocol.ProtocolError as error:
+        abort(error.status, error.message)
 
 
 def _target(*, direct: bool) -> GraphTarget | _Missing:
