@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,7 +45,7 @@ from mededkg import gazetteer, names, similarity
 from mededkg.errors import LoadError, MedEdKGError
 from mededkg.formats import rdf_format_for_path
 from mededkg.namespaces import MEDEDKG, PREFIXES, SCHEMA
-from mededkg.sssom import COLUMNS, expand, read_sssom, write_sssom
+from mededkg.sssom import COLUMNS, expand, read_sssom, tsv_table, write_sssom
 
 #: The entity kinds ``mededkg link --entities`` accepts, and the classes of each:
 #: institutions are every institution of the MOE list and every medical education
@@ -1130,7 +1129,7 @@ def write_linkset(
     review_rows = [_review_row(d, curie_map) for d in result.review]
     report.review_items = len({r["subject_id"] for r in review_rows})
     review_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(review_path, _tsv(REVIEW_COLUMNS, review_rows))
+    _write_if_changed(review_path, tsv_table(REVIEW_COLUMNS, review_rows))
     return report
 
 
@@ -1167,21 +1166,6 @@ def _review_row(decision: Decision, curie_map: dict[str, str]) -> dict[str, str]
     row = _row(decision, curie_map)
     row["reason"] = decision.reason
     return row
-
-
-def _tsv(columns: Sequence[str], rows: Sequence[dict[str, str]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out,
-        fieldnames=columns,
-        delimiter="\t",
-        lineterminator="\n",
-        extrasaction="ignore",
-    )
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({c: row.get(c, "") for c in columns})
-    return out.getvalue()
 
 
 def _write_if_changed(path: Path, text: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,6 +198,16 @@ def write_sssom(
     lines = [f"#{key}: {value}" for key, value in metadata.items()]
     lines.append("#curie_map:")
     lines += [f"#  {prefix}: {iri}" for prefix, iri in sorted(curie_map.items())]
+    ordered = sorted(
+        rows, key=lambda r: (r["subject_id"], r["predicate_id"], r["object_id"])
+    )
+    return "\n".join(lines) + "\n" + tsv_table(columns, ordered)
+
+
+def tsv_table(columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> str:
+    """A TSV table: the header, then one line per row in the given order (missing
+    cells empty, other keys ignored). The table of an SSSOM file, and of the linker's
+    review file."""
     out = io.StringIO()
     writer = csv.DictWriter(
         out,
@@ -206,8 +217,6 @@ def write_sssom(
         extrasaction="ignore",
     )
     writer.writeheader()
-    for row in sorted(
-        rows, key=lambda r: (r["subject_id"], r["predicate_id"], r["object_id"])
-    ):
+    for row in rows:
         writer.writerow({c: row.get(c, "") for c in columns})
-    return "\n".join(lines) + "\n" + out.getvalue()
+    return out.getvalue()

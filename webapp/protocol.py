@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import parse_options_header
+from werkzeug.wrappers import Request
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
@@ -134,6 +135,21 @@ def parse(
     """
     params = parameters(method, query_string, content_type, body, operation=operation)
     return text_of(params, operation), params
+
+
+def of_request(request: Request, operation: Operation = QUERY) -> MultiDict[str, str]:
+    """:func:`parameters` of a werkzeug (Flask) request.
+
+    Raises:
+        ProtocolError: as :func:`parameters`.
+    """
+    return parameters(
+        request.method,
+        request.query_string,
+        request.content_type or "",
+        request.get_data,
+        operation=operation,
+    )
 
 
 def _pairs(data: bytes, what: str) -> list[tuple[str, str]]:

@@ -85,12 +85,7 @@ def _parameters() -> MultiDict[str, str]:
     """The request's parameters as the protocol reads them (:mod:`webapp.protocol`,
     shared with the fast path)."""
     try:
-        return protocol.parameters(
-            request.method,
-            request.query_string,
-            request.content_type or "",
-            request.get_data,
-        )
+        return protocol.of_request(request)
     except protocol.ProtocolError as error:
         abort(error.status, error.message)
 

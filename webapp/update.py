@@ -102,13 +102,8 @@ def _written(result: WriteResult | None) -> Response:
 def _update_and_params() -> tuple[str, MultiDict[str, str]]:
     """The update and the parameters, read as :mod:`webapp.protocol` reads them."""
     try:
-        return protocol.parse(
-            request.method,
-            request.query_string,
-            request.content_type or "",
-            request.get_data,
-            operation=protocol.UPDATE,
-        )
+        params = protocol.of_request(request, protocol.UPDATE)
+        return protocol.text_of(params, protocol.UPDATE), params
     except protocol.ProtocolError as error:
         abort(error.status, error.message)
 
