@@ -17,9 +17,10 @@ def parse(
     body: bytes = b"",
     operation: Operation = QUERY,
 ) -> tuple[str, dict[str, list[str]]]:
-    text, params = protocol.parse(
+    params = protocol.parameters(
         method, query_string, content_type, lambda: body, operation=operation
     )
+    text = protocol.text_of(params, operation)
     return text, {k: params.getlist(k) for k in params}
 
 

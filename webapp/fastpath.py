@@ -84,7 +84,7 @@ class FastQueries:
 
     def _query(self, environ: WSGIEnvironment) -> str | None:
         """The query of a plain request, read by the one protocol parser
-        (:func:`webapp.protocol.parse`), or ``None`` to leave the request to Flask
+        (:mod:`webapp.protocol`), or ``None`` to leave the request to Flask
         (with its body put back): any error, any parameter besides the query —
         ``update`` included, which Flask refuses with 400 — and any body the Flask
         app must refuse by size sends the request there."""
@@ -102,12 +102,13 @@ class FastQueries:
             body = environ["wsgi.input"].read(length)
             environ["wsgi.input"] = io.BytesIO(body)  # Flask may still read it
         try:
-            text, params = protocol.parse(
+            params = protocol.parameters(
                 method,
                 environ.get("QUERY_STRING", "").encode("latin-1"),
                 environ.get("CONTENT_TYPE", ""),
                 lambda: body,
             )
+            text = protocol.text_of(params)
         except protocol.ProtocolError:
             return None
         if list(params) != ["query"] or len(params.getlist("query")) != 1:

@@ -1,6 +1,7 @@
 """The request forms of the SPARQL 1.1 Protocol, read in one place.
 
-Every path that takes a query or an update reads the request through :func:`parse`:
+Every path that takes a query or an update reads the request through
+:func:`parameters` and :func:`text_of`:
 the Flask views of ``/sparql`` and ``/update`` and the fast path below Flask
 (:mod:`webapp.fastpath`). The function is pure (method, query string, content type,
 body) so both sides read a request the same way, and a bad request gets one answer
@@ -117,24 +118,6 @@ def text_of(params: MultiDict[str, str], operation: Operation = QUERY) -> str:
     if operation is QUERY and not found[0].strip():
         raise ProtocolError(400, "the query is empty")
     return found[0]
-
-
-def parse(
-    method: str,
-    query_string: bytes,
-    content_type: str,
-    body: Callable[[], bytes],
-    *,
-    operation: Operation = QUERY,
-) -> tuple[str, MultiDict[str, str]]:
-    """The query (or update) of a request and all its parameters
-    (:func:`parameters`, then :func:`text_of`).
-
-    Raises:
-        ProtocolError: what the protocol does not allow, with its status.
-    """
-    params = parameters(method, query_string, content_type, body, operation=operation)
-    return text_of(params, operation), params
 
 
 def of_request(request: Request, operation: Operation = QUERY) -> MultiDict[str, str]:
