@@ -31,7 +31,7 @@ import pyoxigraph as ox
 
 from mededkg import build as build_module
 from mededkg.dumps import dumps_folder, write_dumps
-from mededkg.load import INFERRED_GRAPH, SHAPES_GRAPH, graph_iri, graph_name
+from mededkg.namespaces import INFERRED_GRAPH, SHAPES_GRAPH, graph_iri, graph_name
 from mededkg.reason import reason
 from mededkg.settings import Config, load_config
 from mededkg.store import Store, write_store

@@ -15,8 +15,8 @@ from oxrdflib import OxigraphStore
 from rdflib import Dataset, Graph, Literal, URIRef
 
 from mededkg.errors import QueryError
-from mededkg.load import graph_iri
 from mededkg.namedqueries import NamedQuery, resolve_query
+from mededkg.namespaces import graph_iri
 from mededkg.query import QueryResult, SelectResult, Term, execute, limits_for
 from mededkg.resources import queries_dir
 from mededkg.settings import Config, load_config

@@ -20,17 +20,19 @@ from mededkg.backends import backend_for
 from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.errors import ValidationFailed
 from mededkg.load import (
-    INFERRED_GRAPH,
-    ONTOLOGY_GRAPH,
-    SHAPES_GRAPH,
     SSSOM_SUFFIX,
     Converter,
     Source,
     added_sources,
-    graph_iri,
-    graph_name,
     load,
     project_sources,
+)
+from mededkg.namespaces import (
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    SHAPES_GRAPH,
+    graph_iri,
+    graph_name,
 )
 from mededkg.reason import reason
 from mededkg.settings import Config

@@ -33,8 +33,9 @@ from mededkg.export import (
 from mededkg.formats import RESULT_FORMATS, rdf_format, rdf_format_names, result_format
 from mededkg.link import ENTITY_CLASSES as ENTITY_KINDS
 from mededkg.link import TARGET_KINDS, Thresholds
-from mededkg.load import Source, graph_iri, graph_name
+from mededkg.load import Source
 from mededkg.namedqueries import resolve_query
+from mededkg.namespaces import graph_iri, graph_name
 from mededkg.query import (
     AskResult,
     GraphResult,

@@ -22,7 +22,7 @@ from pathlib import Path
 from mededkg.errors import ExportError
 from mededkg.export import graphs_lost, select_quads, serialize_quads, write_atomically
 from mededkg.formats import RDF_FORMATS
-from mededkg.load import graph_name
+from mededkg.namespaces import graph_name
 from mededkg.store import Store
 
 #: The folder, inside a build folder, that holds its dumps.

@@ -18,14 +18,15 @@ from rdflib import Dataset, Graph, URIRef
 from mededkg import resources
 from mededkg.errors import LoadError
 from mededkg.formats import rdf_format_for_path
-from mededkg.namespaces import PREFIXES
+from mededkg.namespaces import (
+    LINKS_GRAPH,
+    ONTOLOGY_GRAPH,
+    PREFIXES,
+    SHAPES_GRAPH,
+    graph_iri,
+)
 from mededkg.terms import to_rdflib
 
-#: Graph names with a fixed role in every build.
-ONTOLOGY_GRAPH = "ontology"
-SHAPES_GRAPH = "shapes"
-INFERRED_GRAPH = "inferred"
-LINKS_GRAPH = "links"
 ADD_PREFIX = "add/"
 
 SSSOM_SUFFIX = ".sssom.tsv"
@@ -40,21 +41,6 @@ class Source:
 
     path: Path
     graph: str
-
-
-def graph_iri(base_iri: str, name: str) -> URIRef:
-    """Return the IRI of the named graph *name* under *base_iri*.
-
-    >>> graph_iri("https://w3id.org/mededkg/", "data")
-    rdflib.term.URIRef('https://w3id.org/mededkg/graph/data')
-    """
-    return URIRef(f"{base_iri}graph/{name}")
-
-
-def graph_name(base_iri: str, iri: str) -> str:
-    """Return the short name of a graph IRI (the IRI itself if it is not ours)."""
-    prefix = f"{base_iri}graph/"
-    return iri[len(prefix) :] if iri.startswith(prefix) else iri
 
 
 def project_sources(root: Path) -> list[Source]:

@@ -261,10 +261,36 @@ class FORMATS(DefinedNamespace):
     Turtle: URIRef
 
 
+#: Graph names with a fixed role in every build (under ``{base}graph/``).
+ONTOLOGY_GRAPH = "ontology"
+SHAPES_GRAPH = "shapes"
+INFERRED_GRAPH = "inferred"
+LINKS_GRAPH = "links"
+
+
+def graph_iri(base_iri: str, name: str) -> URIRef:
+    """Return the IRI of the named graph *name* under *base_iri*.
+
+    >>> graph_iri("https://w3id.org/mededkg/", "data")
+    rdflib.term.URIRef('https://w3id.org/mededkg/graph/data')
+    """
+    return URIRef(f"{base_iri}graph/{name}")
+
+
+def graph_name(base_iri: str, iri: str) -> str:
+    """Return the short name of a graph IRI (the IRI itself if it is not ours)."""
+    prefix = f"{base_iri}graph/"
+    return iri[len(prefix) :] if iri.startswith(prefix) else iri
+
+
 ID = Namespace(BASE_IRI + "id/")
 GRAPH = Namespace(BASE_IRI + "graph/")
 SCHEMA = Namespace("https://schema.org/")
 SH = Namespace("http://www.w3.org/ns/shacl#")
+SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
+DCTERMS = Namespace("http://purl.org/dc/terms/")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
 SSSOM = Namespace("https://w3id.org/sssom/")
 SEMAPV = Namespace("https://w3id.org/semapv/vocab/")
 XKOS = Namespace("http://rdf-vocabulary.ddialliance.org/xkos#")

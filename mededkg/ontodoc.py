@@ -9,15 +9,12 @@ from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
-from rdflib import OWL, RDF, RDFS, BNode, Graph, Namespace, URIRef
+from rdflib import OWL, RDF, RDFS, BNode, Graph, URIRef
 from rdflib.term import Node
 
-from mededkg.namespaces import MEDEDKG, ONTOLOGY_IRI
+from mededkg.namespaces import DCTERMS, MEDEDKG, ONTOLOGY_IRI, SH, SKOS
 from mededkg.resources import ontology_dir, shapes_dir
 
-SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
-DCTERMS = Namespace("http://purl.org/dc/terms/")
-SH = Namespace("http://www.w3.org/ns/shacl#")
 NS = str(MEDEDKG._NS)
 
 

@@ -22,12 +22,14 @@ from rapidfuzz import fuzz, process
 from mededkg import gazetteer, similarity
 from mededkg.errors import MedEdKGError
 from mededkg.names import is_chinese, normalise
+from mededkg.namespaces import PREFIXES
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-SCHEMA = "https://schema.org/"
-ONTOLOGY = "https://w3id.org/mededkg/ontology#"
+# The index reads plain strings (rows of SPARQL results): the namespaces as strings.
+RDF_TYPE = PREFIXES["rdf"] + "type"
+RDFS = PREFIXES["rdfs"]
+SKOS = PREFIXES["skos"]
+SCHEMA = PREFIXES["schema"]
+ONTOLOGY = PREFIXES["mededkg"]
 
 #: Predicates whose values name an entity (preferred names first).
 NAME_PREDICATES = (RDFS + "label", SKOS + "prefLabel", SKOS + "altLabel")

@@ -18,11 +18,9 @@ from pathlib import Path
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
 from mededkg.errors import LoadError
-from mededkg.namespaces import PREFIXES
+from mededkg.namespaces import DCTERMS, PREFIXES, SSSOM
 
-SSSOM = Namespace("https://w3id.org/sssom/")
 PAV = Namespace("http://purl.org/pav/")
-DCTERMS = Namespace("http://purl.org/dc/terms/")
 
 #: The columns MedEdKG writes, in order (a subset of the SSSOM mapping slots).
 COLUMNS = (

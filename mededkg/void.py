@@ -18,8 +18,7 @@ from rdflib import OWL, RDF, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, VOID
 from rdflib.term import Node
 
-from mededkg.load import LINKS_GRAPH, graph_iri
-from mededkg.namespaces import PREFIXES
+from mededkg.namespaces import LINKS_GRAPH, PREFIXES, graph_iri
 from mededkg.query import Limits, SelectResult, execute
 from mededkg.stats import internal_query
 from mededkg.store import Store

@@ -32,12 +32,7 @@ from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.errors import MedEdKGError, QueryError, ValidationFailed
 from mededkg.formats import RDF_FORMATS, RdfFormat
 from mededkg.guard import _TOKEN, check_bounds, tokens
-from mededkg.load import (
-    INFERRED_GRAPH,
-    ONTOLOGY_GRAPH,
-    SHAPES_GRAPH,
-    graph_iri,
-)
+from mededkg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, graph_iri
 from mededkg.reason import reason
 from mededkg.settings import Config
 from mededkg.store import Store, assume_write_lock, write_lock, write_store

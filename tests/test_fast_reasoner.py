@@ -20,7 +20,7 @@ from rdflib.collection import Collection
 
 from mededkg.build import graph_iris, load_dataset
 from mededkg.errors import ConfigError
-from mededkg.load import SHAPES_GRAPH, graph_name
+from mededkg.namespaces import SHAPES_GRAPH, graph_name
 from mededkg.reason import reason
 from mededkg.settings import load_config
 from mededkg.terms import to_oxigraph, to_rdflib

@@ -17,7 +17,8 @@ from rdflib.namespace import VOID
 from mededkg import link as linking
 from mededkg.build import build
 from mededkg.cli import main
-from mededkg.load import LINKS_GRAPH, graph_iri, project_sources
+from mededkg.load import project_sources
+from mededkg.namespaces import LINKS_GRAPH, graph_iri
 from mededkg.query import Limits, SelectResult, execute
 from mededkg.resources import default_root
 from mededkg.sssom import read_sssom, sssom_to_graph

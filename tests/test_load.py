@@ -8,7 +8,8 @@ import pytest
 from rdflib import Literal, URIRef
 
 from mededkg.errors import LoadError
-from mededkg.load import Source, added_sources, graph_iri, load, project_sources
+from mededkg.load import Source, added_sources, load, project_sources
+from mededkg.namespaces import graph_iri
 from tests.conftest import FIXTURE_ROOT
 
 BASE = "https://w3id.org/mededkg/"

@@ -18,7 +18,7 @@ import requests
 from flask.testing import FlaskClient
 
 from mededkg.build import build
-from mededkg.load import graph_iri
+from mededkg.namespaces import graph_iri
 from mededkg.settings import Config
 from mededkg.store import Store, builds_dir, write_lock
 from mededkg.write import UpdateError, prepare_update, run_update

@@ -29,9 +29,14 @@ from rdflib import Graph
 
 from mededkg.export import serialize_quads
 from mededkg.formats import RDF_FORMATS, RdfFormat
-from mededkg.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, graph_iri
-from mededkg.load import graph_name as short_graph_name
-from mededkg.namespaces import PREFIXES
+from mededkg.namespaces import (
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    PREFIXES,
+    SHAPES_GRAPH,
+    graph_iri,
+)
+from mededkg.namespaces import graph_name as short_graph_name
 from mededkg.ontodoc import describe
 from mededkg.stats import Stats, stats
 from mededkg.store import Store

@@ -30,8 +30,7 @@ from markupsafe import Markup
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 from werkzeug.exceptions import MethodNotAllowed
 
-from mededkg.load import graph_name
-from mededkg.namespaces import MEDEDKG, PREFIXES, SCHEMA
+from mededkg.namespaces import MEDEDKG, PREFIXES, SCHEMA, graph_name
 from webapp.context import state
 from webapp.i18n import tr
 from webapp.pages import (

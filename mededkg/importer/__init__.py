@@ -29,9 +29,9 @@ from mededkg.importer import (
     programmes,
     sources,
 )
-from mededkg.importer.common import GENERATED, SKOS, write_graph
+from mededkg.importer.common import GENERATED, write_graph
 from mededkg.importer.ror import read_records
-from mededkg.namespaces import MEDEDKG
+from mededkg.namespaces import MEDEDKG, SKOS
 
 
 def import_all(

@@ -18,11 +18,6 @@ from mededkg.namespaces import BASE_IRI, ID
 from mededkg.terms import to_oxigraph
 
 SOURCE = Namespace(str(ID) + "source/")
-DCTERMS = Namespace("http://purl.org/dc/terms/")
-PROV = Namespace("http://www.w3.org/ns/prov#")
-SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
-SCHEMA = Namespace("https://schema.org/")
-DCAT = Namespace("http://www.w3.org/ns/dcat#")
 
 #: The Turtle header every generated file starts with.
 GENERATED = (

@@ -14,17 +14,8 @@ from pathlib import Path
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 
-from mededkg.importer.common import (
-    DCTERMS,
-    PROV,
-    SKOS,
-    en,
-    iri,
-    read_csv,
-    source,
-    zh,
-)
-from mededkg.namespaces import MEDEDKG
+from mededkg.importer.common import en, iri, read_csv, source, zh
+from mededkg.namespaces import DCTERMS, MEDEDKG, PROV, SKOS
 
 SLUG = "china-discipline-catalog"
 SEED = "seed-academic-vs-professional-masters"

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 
-from mededkg.importer.common import DCTERMS, PROV, SKOS, en, source
+from mededkg.importer.common import en, source
 from mededkg.link import HIPO_NAMESPACE, hipo_iri
+from mededkg.namespaces import DCTERMS, PROV, SKOS
 from mededkg.sssom import expand, read_sssom
 
 HIPO = "hipo-universities"

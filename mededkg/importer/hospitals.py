@@ -32,15 +32,7 @@ from dataclasses import dataclass, field
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
-from mededkg.importer.common import (
-    DCTERMS,
-    PROV,
-    SCHEMA,
-    SKOS,
-    en,
-    source,
-    zh,
-)
+from mededkg.importer.common import en, source, zh
 from mededkg.importer.institutions import (
     MOE,
     ROR,
@@ -54,7 +46,7 @@ from mededkg.importer.institutions import (
     provinces_of,
 )
 from mededkg.importer.ror import RorRecord
-from mededkg.namespaces import MEDEDKG
+from mededkg.namespaces import DCTERMS, MEDEDKG, PROV, SCHEMA, SKOS
 
 HOSPITAL_ZH = re.compile("医院|疗养院|眼科中心|肿瘤防治中心")
 HOSPITAL_EN = re.compile(

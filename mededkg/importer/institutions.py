@@ -33,19 +33,9 @@ from pathlib import Path
 
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
-from mededkg.importer.common import (
-    DCTERMS,
-    PROV,
-    SKOS,
-    en,
-    iri,
-    normalise_name,
-    read_csv,
-    source,
-    zh,
-)
+from mededkg.importer.common import en, iri, normalise_name, read_csv, source, zh
 from mededkg.importer.ror import RorRecord
-from mededkg.namespaces import MEDEDKG
+from mededkg.namespaces import DCTERMS, MEDEDKG, PROV, SKOS
 from mededkg.sssom import expand, read_sssom
 
 MOE = "china-heis-moe"

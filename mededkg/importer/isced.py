@@ -9,7 +9,8 @@ from pathlib import Path
 
 from rdflib import RDF, Graph, Literal, URIRef
 
-from mededkg.importer.common import DCTERMS, PROV, SKOS, en, iri, read_csv, source
+from mededkg.importer.common import en, iri, read_csv, source
+from mededkg.namespaces import DCTERMS, PROV, SKOS
 
 SLUG = "isced"
 LEVELS_SCHEME = iri("isced-2011")

@@ -15,10 +15,10 @@ from pathlib import Path
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from mededkg.errors import LoadError
-from mededkg.importer.common import DCTERMS, en, iri, zh
+from mededkg.importer.common import en, iri, zh
 from mededkg.importer.disciplines import discipline_iri
 from mededkg.importer.institutions import institution_iri, organization_iri
-from mededkg.namespaces import MEDEDKG
+from mededkg.namespaces import DCTERMS, MEDEDKG
 
 COLUMNS = (
     "institution",

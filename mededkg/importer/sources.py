@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 
-from mededkg.importer.common import DCAT, DCTERMS, PROV, en, graph_iri, source
+from mededkg.importer.common import en, graph_iri, source
+from mededkg.namespaces import DCAT, DCTERMS, PROV
 
 
 @dataclass(frozen=True)
