@@ -1,0 +1,65 @@
+"""The import rules of docs/architecture.md, read from the source with ``ast``:
+data flows one way, so the core never reaches into the web layer and nothing but the
+entry point reaches into the CLI."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The thin shells: the CLI may start the web app; ``python -m mededkg`` runs the CLI.
+SHELLS = {"mededkg.cli", "mededkg.__main__"}
+
+
+def _modules(package: str) -> dict[str, Path]:
+    found = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module an import statement of *path* names (absolute imports)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _reaches(imported: set[str], target: str) -> bool:
+    return any(name == target or name.startswith(target + ".") for name in imported)
+
+
+def test_the_core_never_imports_the_web_layer() -> None:
+    offenders = [
+        name
+        for name, path in _modules("mededkg").items()
+        if name not in SHELLS and _reaches(_imports(path), "webapp")
+    ]
+    assert offenders == [], "mededkg must not import webapp: " + ", ".join(offenders)
+
+
+def test_nothing_but_the_entry_point_imports_the_cli() -> None:
+    modules = {**_modules("mededkg"), **_modules("webapp")}
+    offenders = [
+        name
+        for name, path in modules.items()
+        if name not in SHELLS and _reaches(_imports(path), "mededkg.cli")
+    ]
+    assert offenders == [], "only mededkg.__main__ may import the CLI: " + ", ".join(
+        offenders
+    )
+
+
+def test_the_rules_see_real_imports() -> None:
+    # the checker is not vacuous: the CLI does import the web app, and the web app
+    # the core
+    assert _reaches(_imports(ROOT / "mededkg" / "cli.py"), "webapp")
+    assert _reaches(_imports(ROOT / "webapp" / "sparql.py"), "mededkg")
