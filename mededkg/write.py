@@ -15,7 +15,6 @@ writable graphs only).
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 import time
@@ -45,23 +44,11 @@ RESERVED_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH, INFERRED_GRAPH)
 #: ``None`` stands for the default graph; any other target is a graph IRI.
 GraphTarget = str | None
 
-_READ_ONLY = (
-    "the endpoint is read-only; writes need a configured update_token "
-    "(--update-token or MEDEDKG_UPDATE_TOKEN)"
-)
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^<>\"{}|^`\\\x00-\x20]*$")
 
 
 class WriteError(MedEdKGError):
     """A write cannot be applied; nothing was changed."""
-
-
-class WritesDisabled(WriteError):
-    """No ``update_token`` is configured, so the store is read-only."""
-
-
-class NotAuthorized(WriteError):
-    """The request lacks the right ``Authorization: Bearer`` token."""
 
 
 class ReservedGraph(WriteError):
@@ -103,28 +90,6 @@ class WriteResult:
     quads: int
     seconds: float
     store_folder: Path
-
-
-def authorize(config: Config, authorization: str | None) -> None:
-    """Check an ``Authorization`` header value against the configured token.
-
-    Raises:
-        WritesDisabled: no token is configured (the store is read-only).
-        NotAuthorized: the header is missing, not ``Bearer``, or the wrong token.
-
-    >>> from mededkg.settings import load_config
-    >>> authorize(load_config({"update_token": "s3cret"}, {}), "Bearer s3cret")
-    """
-    if not config.update_token:
-        raise WritesDisabled(_READ_ONLY)
-    scheme, _, supplied = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        supplied.strip().encode(), config.update_token.encode()
-    ):
-        raise NotAuthorized(
-            "writes need the header 'Authorization: Bearer <token>' with the "
-            "configured update_token"
-        )
 
 
 def check_graph_iri(iri: str) -> str:

@@ -21,12 +21,11 @@ from mededkg.sandbox import (
 )
 from mededkg.write import (
     GraphNotFound,
-    NotAuthorized,
     ReservedGraph,
     UnsupportedMediaType,
     WriteNotConforming,
-    WritesDisabled,
 )
+from webapp.auth import NotAuthorized, WritesDisabled
 from webapp.negotiate import without_parameters
 
 MAX_MESSAGE = 1500

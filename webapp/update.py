@@ -20,7 +20,6 @@ from mededkg.formats import RDF_FORMATS, RdfFormat
 from mededkg.write import (
     GraphTarget,
     WriteResult,
-    authorize,
     check_graph_iri,
     delete_graph,
     parse_graph,
@@ -30,6 +29,7 @@ from mededkg.write import (
     run_update,
 )
 from webapp import protocol
+from webapp.auth import authorize
 from webapp.context import state
 from webapp.urls import public_url
 
