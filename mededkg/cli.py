@@ -7,7 +7,6 @@ error (bad file, bad query, missing store).
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import os
 import re
@@ -594,57 +593,30 @@ def link(
 
     if date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
         raise click.UsageError(f"--date takes YYYY-MM-DD, got {date!r}")
-    if kind == "auto":
-        kinds = sorted({linking.detect_kind(t) for t in targets})
-        if len(kinds) > 1:
-            raise click.UsageError(f"the targets are of different kinds: {kinds}")
-        kind = kinds[0]
-    name = target_name or linking.default_target_name(targets[0], kind)
-    dataset = build_module.load_dataset(config)
-    graph = linking.union_graph(dataset)
-    found = linking.graph_entities(graph, entities)
-    links_dir = config.root / "data" / "links"
-    sssom_path, _ = linking.linkset_paths(links_dir, entities, name)
-    query = (
-        sparql_query.read_text(encoding="utf-8")
-        if sparql_query
-        else linking.DEFAULT_SPARQL
-    )
-    records = itertools.chain.from_iterable(
-        linking.records_from(
-            target,
-            kind,
-            id_column=id_column,
-            name_columns=name_columns or ("name",),
-            id_prefix=id_prefix,
-            sparql_query=query,
-        )
-        for target in targets
-    )
-    result, matcher = linking.link(
-        found,
-        records,
-        thresholds=linking.Thresholds(accept=accept, review=review_from),
-        existing=linking.existing_mappings(links_dir, exclude=sssom_path),
-    )
-    prefixes = {"hipo": linking.HIPO_NAMESPACE} if kind == "hipo" else {}
-    if id_prefix:
-        prefixes[name] = id_prefix
-    report = linking.write_linkset(
-        result,
-        links_dir=links_dir,
+    done = linking.run(
+        build_module.load_dataset(config),
+        targets,
+        links_dir=config.root / "data" / "links",
         entities=entities,
-        target=name,
-        description=linking.describe(entities, targets, kind, accept),
-        prefixes=prefixes,
+        kind=kind,
+        target_name=target_name,
+        id_column=id_column,
+        name_columns=name_columns or ("name",),
+        id_prefix=id_prefix,
+        sparql_query=(
+            sparql_query.read_text(encoding="utf-8")
+            if sparql_query
+            else linking.DEFAULT_SPARQL
+        ),
+        thresholds=linking.Thresholds(accept=accept, review=review_from),
         date=date,
-        today=linking.today_iso(),
         force=force,
     )
+    report, result = done.written, done.result
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(
-        f"{len(found)} {entities}, {matcher.records:,} target records: "
+        f"{done.entities} {entities}, {done.records:,} target records: "
         f"{report.accepted} links accepted, {report.review_items} to review, "
         f"{len(result.unlinked)} without candidate; {report.curated_kept} curated "
         f"rows kept",
