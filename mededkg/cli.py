@@ -11,7 +11,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,7 +45,14 @@ from mededkg.query import (
 )
 from mededkg.resources import queries_dir
 from mededkg.results import serialize_graph, serialize_results
-from mededkg.settings import SETTINGS, Config, load_config, settings_markdown
+from mededkg.settings import (
+    SERVER_ONLY,
+    SETTINGS,
+    Config,
+    Setting,
+    load_config,
+    settings_markdown,
+)
 from mededkg.stats import stats as compute_stats
 from mededkg.store import Store
 
@@ -69,14 +76,23 @@ FLAG_ALIASES = {"store_backend": ("--store",), "remote_endpoint": ("--endpoint",
 
 
 def settings_options(func: F) -> F:
-    """Add one option per setting; the values arrive as ``settings`` (a dict)."""
+    """Add one option per setting but the HTTP server's (:data:`SERVER_ONLY`: those
+    are flags of ``serve`` only); the values arrive as ``config``."""
+    return _with_settings(func, tuple(s for s in SETTINGS if s.name not in SERVER_ONLY))
 
+
+def server_settings_options(func: F) -> F:
+    """Add one option per setting, the HTTP server's included (``serve``)."""
+    return _with_settings(func, SETTINGS)
+
+
+def _with_settings(func: F, settings: Sequence[Setting]) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {s.name: kwargs.pop(s.name) for s in SETTINGS}
+        values = {s.name: kwargs.pop(s.name) for s in settings}
         return func(*args, config=_config(values), **kwargs)
 
-    for setting in reversed(SETTINGS):
+    for setting in reversed(settings):
         wrapper = click.option(
             setting.flag,
             *FLAG_ALIASES.get(setting.name, ()),
@@ -452,7 +468,7 @@ def docs(config: Config, output: Path | None) -> None:
 
 @main.command(epilog=EXIT_CODES)
 @click.option("--quiet", "-q", is_flag=True, help="No build progress output.")
-@settings_options
+@server_settings_options
 @handle_errors
 def serve(config: Config, quiet: bool) -> None:
     """Serve the SPARQL endpoint and pages with waitress (builds first if needed)."""

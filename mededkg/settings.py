@@ -364,6 +364,30 @@ class Config:
         return Config(**values)
 
 
+#: Settings of the HTTP server alone: flags of ``mededkg serve`` only (every command
+#: still reads them from the environment).
+SERVER_ONLY = frozenset(
+    {
+        "host",
+        "port",
+        "threads",
+        "serve_in_memory",
+        "queue_timeout",
+        "update_token",
+        "rate_limit",
+        "rate_burst",
+        "client_queries",
+        "response_limit_mb",
+        "request_body_mb",
+        "request_header_kb",
+        "connection_limit",
+        "channel_timeout",
+        "public_base_url",
+        "trusted_proxies",
+    }
+)
+
+
 def load_config(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -427,8 +451,9 @@ def settings_markdown() -> str:
         "# Settings",
         "",
         "Generated from `mededkg/settings.py` by `mededkg docs`; do not edit by hand.",
-        "Every setting is a CLI flag and an environment variable; a flag wins over the",
-        "environment, which wins over the default.",
+        "Every setting is an environment variable and a CLI flag (the HTTP",
+        "server's settings, marked *serve*, are flags of `mededkg serve` only); a",
+        "flag wins over the environment, which wins over the default.",
         "",
         "| setting | flag | environment | default | meaning |",
         "|---|---|---|---|---|",
@@ -438,7 +463,6 @@ def settings_markdown() -> str:
         meaning = s.help.replace("|", "\\|")
         if s.choices:
             meaning += " Choices: " + ", ".join(f"`{c}`" for c in s.choices) + "."
-        lines.append(
-            f"| `{s.name}` | `{s.flag}` | `{s.env_var}` | {default} | {meaning} |"
-        )
+        flag = f"`{s.flag}`" + (" (*serve*)" if s.name in SERVER_ONLY else "")
+        lines.append(f"| `{s.name}` | {flag} | `{s.env_var}` | {default} | {meaning} |")
     return "\n".join(lines) + "\n"

@@ -197,13 +197,32 @@ def test_stats_json(fixture_config: Config) -> None:
     assert {"ontology", "shapes", "inferred", "institutions", "hospitals"} <= names
 
 
-def test_help_lists_every_setting() -> None:
+def test_help_lists_every_setting_a_command_takes() -> None:
+    from mededkg.settings import SERVER_ONLY
+
     runner = CliRunner()
     group_help = runner.invoke(main, ["--help"]).output
     for command in ("build", "serve", "query", "export"):
         command_help = runner.invoke(main, [command, "--help"]).output
         for setting in SETTINGS:
-            assert setting.flag in command_help, (command, setting.name)
+            if command == "serve" or setting.name not in SERVER_ONLY:
+                assert setting.flag in command_help, (command, setting.name)
     for setting in SETTINGS:
         assert setting.env_var in group_help
     assert "Exit codes" in group_help
+
+
+def test_server_settings_are_flags_of_serve_only() -> None:
+    from mededkg.settings import SERVER_ONLY
+
+    runner = CliRunner()
+    serve_help = runner.invoke(main, ["serve", "--help"]).output
+    for command in ("build", "validate", "query", "export", "stats", "link"):
+        text = runner.invoke(main, [command, "--help"]).output
+        assert "--port" not in text and "--update-token" not in text, command
+        assert "--store-path" in text and "--query-timeout" in text, command
+    for setting in SETTINGS:
+        assert setting.flag in serve_help, setting.name
+    assert {"port", "host", "update_token"} <= SERVER_ONLY
+    refused = runner.invoke(main, ["validate", "--port", "9000"])
+    assert refused.exit_code == 2 and "No such option" in refused.output
