@@ -227,6 +227,10 @@ def pair(a: NameKeys, b: NameKeys, places: frozenset[str] = frozenset()) -> Simi
             )
         return _reading(a, b)
     for shorter, longer in ((a, b), (b, a)):
+        if len(longer.norm) <= len(shorter.norm) or not (
+            longer.norm.startswith(shorter.norm) or longer.norm.endswith(shorter.norm)
+        ):
+            continue  # the cheap test first: one name must hold the other
         dropped = _drop_place(longer.norm, places, chinese=a.chinese)
         if dropped and dropped == shorter.norm:
             return Similarity(

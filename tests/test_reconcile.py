@@ -652,7 +652,8 @@ def test_candidates_carry_their_features_and_why(repo_live_url: str) -> None:
     answer = post_queries(
         repo_live_url,
         {
-            "q0": {"query": "Xúzhōu yī xuéyuàn", "type": "MedicalEducationInstitution"},
+            # no source spells it so: the pinyin of 首都医科大学
+            "q0": {"query": "Shoudu Yike Daxue", "type": "MedicalEducationInstitution"},
             "q1": {
                 "query": "Capital Medical University",
                 "properties": [{"pid": "moeCode", "v": "4111010025"}],
@@ -702,7 +703,7 @@ def test_preview_says_why_a_candidate_was_chosen(repo_live_url: str) -> None:
     assert "equals" in html and "<script" not in html.lower()
     other = requests.get(
         f"{repo_live_url}/reconcile/preview",
-        params={"id": JZMU, "q": "Guangzhou University of Chinese Medicine"},
+        params={"id": JZMU, "q": "中央音乐学院"},
         timeout=30,
     )
     assert "not a candidate for this text" in other.text
@@ -727,16 +728,16 @@ def test_suggest_finds_names_by_pinyin_and_traditional_characters(
 
 
 def test_every_institution_of_the_moe_list_is_reconciled(repo_live_url: str) -> None:
-    # 北京大学 is on the MOE list but not a medical institution: by name it is found,
-    # with the medical types asked for it is not a match.
+    # 中国人民大学 is on the MOE list but not a medical institution: by name it is
+    # found, with the medical types asked for it is not a match.
     answer = post_queries(
         repo_live_url,
         {
-            "q0": {"query": "北京大学"},
-            "q1": {"query": "北京大学", "type": "MedicalEducationInstitution"},
+            "q0": {"query": "中国人民大学"},
+            "q1": {"query": "中国人民大学", "type": "MedicalEducationInstitution"},
         },
     )
     best = top(answer, "q0")
-    assert best["id"] == "id/institution/4111010001" and best["match"]
+    assert best["id"] == "id/institution/4111010002" and best["match"]
     assert best["type"][0]["id"] == "HigherEducationInstitution"
     assert not any(c["match"] for c in answer["q1"]["result"])
