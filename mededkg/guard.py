@@ -13,7 +13,10 @@ from collections.abc import Iterator
 
 from mededkg.errors import QueryError
 
-_TOKEN = re.compile(
+#: The lexer of :func:`tokens`: comments, strings, IRIs, variables, names, other
+#: characters (group names are the token kinds). Public because the remote back-end
+#: and the write path rewrite query text token by token with it.
+TOKEN_PATTERN = re.compile(
     r"""
       (?P<comment>\#[^\n]*)
     | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
@@ -36,7 +39,7 @@ def tokens(query: str) -> Iterator[tuple[str, str]]:
     >>> [t for t in tokens('SELECT * { ?s ?p "SERVICE" } # SERVICE')][:3]
     [('name', 'SELECT'), ('other', '*'), ('other', '{')]
     """
-    for match in _TOKEN.finditer(query):
+    for match in TOKEN_PATTERN.finditer(query):
         kind = match.lastgroup or "other"
         if kind != "comment":
             yield kind, match.group()

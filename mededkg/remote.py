@@ -48,7 +48,7 @@ import pyoxigraph as ox
 
 from mededkg.backends import Backend
 from mededkg.errors import MedEdKGError, QueryError, QueryTimeout, StoreNotFound
-from mededkg.guard import _TOKEN, declares_dataset
+from mededkg.guard import TOKEN_PATTERN, declares_dataset
 from mededkg.settings import Config
 from mededkg.store import QueryOutcome, Store, StoreError
 
@@ -669,7 +669,9 @@ def bind_values(sparql: str, bindings: Mapping[str, Term]) -> str:
     >>> bind_values("CONSTRUCT { ?s ?p 1 } { ?s ?p ?o }", {"p": ox.NamedNode("http://p")})
     'CONSTRUCT { ?s ?p 1 } { VALUES (?p) { (<http://p>) } ?s ?p ?o }'
     """
-    mentioned = {m.group()[1:] for m in _TOKEN.finditer(sparql) if m.lastgroup == "var"}
+    mentioned = {
+        m.group()[1:] for m in TOKEN_PATTERN.finditer(sparql) if m.lastgroup == "var"
+    }
     used = {name: term for name, term in bindings.items() if name in mentioned}
     if not used:
         return sparql
@@ -688,7 +690,7 @@ def query_form(sparql: str) -> str:
     >>> query_form("PREFIX s: <http://e/select#> CONSTRUCT WHERE { ?s ?p ?o }")
     'CONSTRUCT'
     """
-    for match in _TOKEN.finditer(sparql):
+    for match in TOKEN_PATTERN.finditer(sparql):
         if match.lastgroup == "name":
             word = match.group().upper()
             if word in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
@@ -702,7 +704,7 @@ def _where_brace(sparql: str) -> int | None:
     form = ""
     braces: list[int] = []
     after_where = False
-    for match in _TOKEN.finditer(sparql):
+    for match in TOKEN_PATTERN.finditer(sparql):
         kind, text = match.lastgroup, match.group()
         if kind == "comment" or kind == "string" or kind == "iri":
             continue

@@ -30,7 +30,7 @@ from mededkg import federation, isolation
 from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.errors import MedEdKGError, QueryError, ValidationFailed
 from mededkg.formats import RDF_FORMATS, RdfFormat
-from mededkg.guard import _TOKEN, check_bounds, tokens
+from mededkg.guard import TOKEN_PATTERN, check_bounds, tokens
 from mededkg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, graph_iri
 from mededkg.reason import reason
 from mededkg.settings import Config
@@ -531,7 +531,7 @@ def _insert_using(update: str, clauses: str) -> str:
     """Insert *clauses* before the ``WHERE`` of every top-level DELETE/INSERT."""
     out: list[str] = []
     depth, last, previous = 0, 0, ""
-    for match in _TOKEN.finditer(update):
+    for match in TOKEN_PATTERN.finditer(update):
         kind, text = match.lastgroup or "other", match.group()
         if kind == "comment":
             continue
