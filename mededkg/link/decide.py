@@ -44,9 +44,12 @@ def decide(
     while pending:
         proposals: dict[str, Decision] = {}
         for iri in pending:
-            decision = _propose(queue[iri], thresholds, existing, lost[iri], review)
-            if decision is not None:
-                proposals[iri] = decision
+            claim = _claim(queue[iri], thresholds, existing, fallback=bool(lost[iri]))
+            if isinstance(claim, Decision):
+                proposals[iri] = claim
+            else:  # stopped: why, and the records it lost to better entities
+                review.extend(claim)
+                review.extend(lost.pop(iri, []))
         pending = []
         by_target: dict[str, list[Decision]] = defaultdict(list)
         for decision in proposals.values():
@@ -95,19 +98,18 @@ def decide(
     )
 
 
-def _propose(
+def _claim(
     found: list[Candidate],
     thresholds: Thresholds,
     existing: dict[str, dict[str, str]],
-    lost: list[Decision],
-    review: list[Decision],
-) -> Decision | None:
-    """The entity's claim on its best remaining record, or ``None`` (then what stops
-    it is added to *review*, with the records it *lost* to better entities)."""
+    *,
+    fallback: bool,
+) -> Decision | list[Decision]:
+    """The entity's claim on its best remaining record, or the review items that say
+    why it has none (none at all for a score below ``review``; a *fallback* — the
+    entity lost its better records — below ``accept`` adds nothing to what it lost)."""
     if not found:
-        review.extend(lost)
-        lost.clear()
-        return None
+        return []
     top = found[0]
     predicate = "skos:exactMatch" if top.target.active else "skos:closeMatch"
     rivals = [
@@ -118,30 +120,19 @@ def _propose(
         and (c.target.active or not top.target.active)
     ]
     if top.score < thresholds.review:
-        review.extend(lost)
-        lost.clear()
-        return None
+        return []
     if top.score < thresholds.accept:
-        if not lost:
-            review.append(Decision(top, predicate, False, "score below the threshold"))
-        review.extend(lost)
-        lost.clear()
-        return None
+        below = Decision(top, predicate, False, "score below the threshold")
+        return [] if fallback else [below]
     if rivals:
         others = ", ".join(c.target.iri for c in rivals)
-        review.extend(
+        return [
             Decision(c, predicate, False, f"ambiguous: also {others}")
             for c in (top, *rivals)
-        )
-        review.extend(lost)
-        lost.clear()
-        return None
+        ]
     conflict = _conflict(top.entity.iri, top.target.iri, existing)
     if conflict:
-        review.append(Decision(top, predicate, False, conflict))
-        review.extend(lost)
-        lost.clear()
-        return None
+        return [Decision(top, predicate, False, conflict)]
     agrees = existing.get(top.entity.iri, {}).get(top.target.iri)
     if agrees:
         top = replace(
