@@ -154,11 +154,13 @@ def write_gold_split(gold: dict[str, str]) -> None:
         Path(str(GOLD_SPLIT).format(part)).write_text(text, encoding="utf-8")
 
 
-def moe_tasks(parts: Sequence[str] = ("tune", "test")) -> list[Task]:
-    """MOE ↔ ROR, gold by Chinese names; the MOE side has every name form it gives,
-    the ROR side no Chinese-character name and no web domain. One task per part."""
+def moe_tasks(
+    gold: dict[str, str], parts: Sequence[str] = ("tune", "test")
+) -> list[Task]:
+    """MOE ↔ ROR against *gold* (:func:`moe_gold`); the MOE side has every name form
+    it gives, the ROR side no Chinese-character name and no web domain. One task per
+    part."""
     moe = read_csv(MOE)
-    gold = moe_gold()
     entities = tuple(
         Entity(
             f"moe:{row['moe_code']}",
@@ -248,11 +250,13 @@ def run(tasks: Iterable[Task], sweep: Sequence[float] = SWEEP) -> dict[str, obje
 def main() -> None:
     """Run both evaluations, print the table and write the JSON results."""
     if "--tune" in sys.argv[1:]:
-        for task in run(moe_tasks(("tune",)))["tasks"]:  # type: ignore[attr-defined]
+        tune = moe_tasks(moe_gold(), ("tune",))
+        for task in run(tune)["tasks"]:  # type: ignore[attr-defined]
             _print(task)
         return
-    write_gold_split(moe_gold())
-    results = run([hipo_task(), *moe_tasks()])
+    gold = moe_gold()
+    write_gold_split(gold)
+    results = run([hipo_task(), *moe_tasks(gold)])
     for task in results["tasks"]:  # type: ignore[attr-defined]
         _print(task)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
