@@ -417,9 +417,11 @@ def ror_graph(
     ]
     geonames = geonames_provinces(rows, result)
     joined = {record.ror_id for _, record, _, _ in subjects}
+    succeeded = predecessors(records)
     for subject, record, key, moe_name in subjects:
         _ror_facts(graph, subject, record, moe_name, src)
-        _former_names(graph, subject, record, records, joined, src)
+        formers = succeeded.get(record.ror_id, [])
+        _former_names(graph, subject, record, formers, joined, src)
         if key in has_province:
             continue
         for place, kind_ in ((record.subdivision, "division"), (record.city, "city")):
@@ -458,33 +460,37 @@ def geonames_provinces(
     return {key: next(iter(c)) for key, c in seen.items() if len(c) == 1}
 
 
-def predecessors(record: RorRecord, records: dict[str, RorRecord]) -> list[RorRecord]:
-    """The records ROR says *record* succeeded: its ``predecessor`` relationships and
-    the records that name it as their ``successor``, in ROR-id order."""
-    ids = {r.target for r in record.relationships if r.type.lower() == "predecessor"}
-    ids |= {
-        other.ror_id
-        for other in records.values()
-        for r in other.relationships
-        if r.type.lower() == "successor" and r.target == record.ror_id
+def predecessors(records: dict[str, RorRecord]) -> dict[str, list[RorRecord]]:
+    """ROR id → the records ROR says it succeeded (its ``predecessor`` relationships
+    and the records that name it as their ``successor``), in ROR-id order."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for record in records.values():
+        for r in record.relationships:
+            if r.type.lower() == "predecessor":
+                found[record.ror_id].add(r.target)
+            elif r.type.lower() == "successor":
+                found[r.target].add(record.ror_id)
+    return {
+        ror_id: [records[i] for i in sorted(ids) if i in records]
+        for ror_id, ids in found.items()
     }
-    return [records[i] for i in sorted(ids) if i in records]
 
 
 def _former_names(
     graph: Graph,
     subject: URIRef,
     record: RorRecord,
-    records: dict[str, RorRecord],
+    formers: list[RorRecord],
     joined: set[str],
     src: URIRef,
 ) -> None:
-    """The names of the records ROR lists as *record*'s predecessors, as former names
-    (``skos:altLabel`` and a ``skos:historyNote`` saying which record), unless that
-    record is a resource of the graph itself."""
+    """The names of *formers* (the records ROR lists as *record*'s predecessors,
+    :func:`predecessors`) as former names (``skos:altLabel`` and a
+    ``skos:historyNote`` saying which record), unless that record is a resource of
+    the graph itself."""
     have = {str(o) for o in graph.objects(subject, RDFS.label)}
     have |= {str(o) for o in graph.objects(subject, SKOS.altLabel)}
-    for former in predecessors(record, records):
+    for former in formers:
         if former.ror_id in joined:
             continue
         for name in former.names:
