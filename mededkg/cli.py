@@ -582,6 +582,13 @@ def serve(config: Config, quiet: bool) -> None:
     is_flag=True,
     help="Replace the tool's own rows when they change (curated rows are kept).",
 )
+@click.option(
+    "--translate",
+    is_flag=True,
+    help="Weigh how well an entity's Chinese name translates a record's English "
+    "name, with a word table learned from the graph's names in both scripts "
+    "(for targets that name Chinese institutions in Latin letters only).",
+)
 @settings_options
 @handle_errors
 def link(
@@ -598,6 +605,7 @@ def link(
     review_from: float,
     date: str | None,
     force: bool,
+    translate: bool,
 ) -> None:
     """Find links from the graph's entities to an external dataset (SSSOM output).
 
@@ -627,6 +635,7 @@ def link(
         thresholds=linking.Thresholds(accept=accept, review=review_from),
         date=date,
         force=force,
+        translate=translate,
     )
     report, result = done.written, done.result
     for note in report.notes:

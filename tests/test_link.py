@@ -293,6 +293,20 @@ def test_cli_writes_sssom_and_review_deterministically(project: Path) -> None:
     assert (URIRef(CAPITAL), SKOS.exactMatch, URIRef(CAPITAL_ROR)) in graph
 
 
+def test_cli_translate_weighs_the_chinese_names_translation(project: Path) -> None:
+    target = str(HERE / "ror-sample.json")
+    sssom = project / "data" / "links" / "institutions-ror.sssom.tsv"
+    code, output = _link(project, "--target", target, "--date", "2026-06-23")
+    assert code == 0, output
+    (plain,) = read_sssom(sssom).rows
+    assert "translates" not in plain["comment"]
+    code, output = _link(project, "--target", target, "--translate", "--force")
+    assert code == 0, output
+    (row,) = read_sssom(sssom).rows
+    assert row["object_id"] == plain["object_id"]
+    assert "translates" in row["comment"], row["comment"]
+
+
 def test_bad_target_exits_2_naming_the_file(project: Path, tmp_path: Path) -> None:
     bad = tmp_path / "broken.json"
     bad.write_text("[{", encoding="utf-8")

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mededkg import lexicon
 from mededkg.link.decide import decide, existing_mappings
 from mededkg.link.entities import graph_entities, union_graph
 from mededkg.link.linkset import (
@@ -130,9 +131,12 @@ def link(
     thresholds: Thresholds | None = None,
     existing: dict[str, dict[str, str]] | None = None,
     use_domains: bool = True,
+    words: lexicon.Lexicon | None = None,
 ) -> tuple[LinkResult, Matcher]:
-    """Match *entities* against the streamed *records* and decide (steps 3 and 4)."""
-    matcher = Matcher(entities, use_domains=use_domains).add_all(records)
+    """Match *entities* against the streamed *records* and decide (steps 3 and 4);
+    with *words*, a Chinese entity name's agreement with a record's English name
+    counts (:mod:`mededkg.lexicon`)."""
+    matcher = Matcher(entities, use_domains=use_domains, words=words).add_all(records)
     return (
         decide(
             entities, matcher.candidates(), thresholds=thresholds, existing=existing
@@ -167,10 +171,14 @@ def run(
     thresholds: Thresholds | None = None,
     date: str | None = None,
     force: bool = False,
+    translate: bool = False,
 ) -> RunReport:
     """The whole of ``mededkg link``: the entities of *dataset*, the records of
     *targets* (read as *kind*, ``auto`` to detect), matched and decided, written as
-    the linkset and review file of *links_dir*.
+    the linkset and review file of *links_dir*. With *translate*, a word table
+    learned from the entities' own names in both scripts
+    (:func:`mededkg.lexicon.learn`) weighs how well an entity's Chinese name
+    translates a record's English name.
 
     Raises:
         LinkError: targets of different kinds, an unreadable target, or a linkset a
@@ -203,6 +211,9 @@ def run(
         records,
         thresholds=thresholds,
         existing=existing_mappings(links_dir, exclude=sssom_path),
+        words=(
+            lexicon.learn(lexicon.pairs(e.names for e in found)) if translate else None
+        ),
     )
     prefixes = {"hipo": HIPO_NAMESPACE} if kind == "hipo" else {}
     if id_prefix:
