@@ -41,6 +41,13 @@ class Limits:
     trusted: bool = False
 
 
+#: The limits of the code's own whole-dataset queries — statistics, VoID, the
+#: reconciliation index: fixed texts without client input, run once per build in the
+#: calling process (a client's query, or a page query carrying a client's IRI, goes
+#: to a worker with the settings' limits instead).
+INTERNAL = Limits(timeout=300.0, max_rows=1_000_000, trusted=True)
+
+
 def limits_for(config: Config, *, trusted: bool = False) -> Limits:
     """The query limits the settings give (*trusted*: see :attr:`Limits.trusted`)."""
     return Limits(

@@ -7,10 +7,8 @@ from importlib import resources
 
 import pyoxigraph as ox
 
-from mededkg.query import Limits, SelectResult, execute
+from mededkg.query import INTERNAL, SelectResult, execute
 from mededkg.store import Store
-
-_UNLIMITED = Limits(timeout=300.0, max_rows=1_000_000, trusted=True)
 
 
 def internal_query(name: str) -> str:
@@ -75,7 +73,7 @@ def stats(store: Store) -> Stats:
 
 
 def _rows(store: Store, name: str) -> list[dict[str, str]]:
-    result = execute(store, internal_query(name), limits=_UNLIMITED)
+    result = execute(store, internal_query(name), limits=INTERNAL)
     assert isinstance(result, SelectResult)
     return [
         {

@@ -19,7 +19,7 @@ from rdflib.namespace import DCTERMS, VOID
 from rdflib.term import Node
 
 from mededkg.namespaces import LINKS_GRAPH, PREFIXES, graph_iri
-from mededkg.query import Limits, SelectResult, execute
+from mededkg.query import INTERNAL, SelectResult, execute
 from mededkg.stats import internal_query
 from mededkg.store import Store
 from mededkg.terms import to_rdflib
@@ -46,7 +46,6 @@ DEFAULT_DESCRIPTION = (
     "and disciplines, linked to ROR, Wikidata and ISCED."
 )
 
-_UNLIMITED = Limits(timeout=300.0, max_rows=1_000_000, trusted=True)
 
 # The namespace of an IRI: everything up to its last '/' or '#'.
 _NAMESPACE = 'REPLACE(STR({}), "[^/#]*$", "")'
@@ -259,7 +258,7 @@ def _rows(
     *,
     substitutions: dict[str, ox.NamedNode] | None = None,
 ) -> list[dict[str, Node]]:
-    result = execute(store, sparql, limits=_UNLIMITED, substitutions=substitutions)
+    result = execute(store, sparql, limits=INTERNAL, substitutions=substitutions)
     assert isinstance(result, SelectResult)
     return [
         {

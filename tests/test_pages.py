@@ -116,3 +116,29 @@ def test_home_counts_are_computed_once_per_build(
         assert after["triples"] > before["triples"]
         assert requests.get(url + "/", timeout=30).status_code == 200
         assert len(counted) == 2
+
+
+@pytest.mark.server
+def test_page_queries_pass_the_same_gate_as_every_query(tmp_path: Path) -> None:
+    # A resource page's queries carry the client's IRI: they run in a query worker
+    # under the settings' limits, so a row limit below what the page needs refuses
+    # the page with a message naming the setting (before, pages queried the store
+    # directly, without any limit).
+    config = make_config(FIXTURE_ROOT, tmp_path / "store", result_limit=3)
+    build(config)
+    for url in _serve(create_app(config)):
+        page = requests.get(
+            url + "/id/institution/4111010025",
+            headers={"Accept": "text/html"},
+            timeout=60,
+        )
+        assert page.status_code >= 400
+        assert "result_limit" in page.text
+    roomy = make_config(FIXTURE_ROOT, tmp_path / "store")
+    for url in _serve(create_app(roomy)):
+        page = requests.get(
+            url + "/id/institution/4111010025",
+            headers={"Accept": "text/html"},
+            timeout=60,
+        )
+        assert page.status_code == 200

@@ -20,6 +20,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    has_request_context,
     jsonify,
     render_template,
     request,
@@ -27,6 +28,7 @@ from flask import (
 )
 from rdflib import Graph
 
+from mededkg.errors import QueryError
 from mededkg.export import serialize_quads
 from mededkg.formats import RDF_FORMATS, RdfFormat
 from mededkg.namespaces import (
@@ -38,6 +40,8 @@ from mededkg.namespaces import (
 )
 from mededkg.namespaces import graph_name as short_graph_name
 from mededkg.ontodoc import describe
+from mededkg.query import INTERNAL, SelectResult, execute
+from mededkg.sandbox import Job
 from mededkg.stats import Stats, stats
 from mededkg.store import Store
 from mededkg.terms import to_rdflib
@@ -63,19 +67,63 @@ def page_query(name: str) -> str:
 
 def select(name: str, **bindings: Term) -> list[Row]:
     """Run the page query *name* with *bindings* substituted; rows as ``{var: term}``
-    (unbound variables left out)."""
-    solutions = state().store.query(page_query(name), substitutions=bindings)
-    assert isinstance(solutions, ox.QuerySolutions)
-    names = [v.value for v in solutions.variables]
-    rows: list[Row] = []
-    for solution in solutions:
-        row: Row = {}
-        for var in names:
-            term = solution[var]
-            if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
-                row[var] = term
-        rows.append(row)
-    return rows
+    (unbound variables left out).
+
+    Through the same gate as every query (:meth:`webapp.context.AppState.run`): a
+    worker with the hard time limit and no network, the row and byte limits, and the
+    client's share of the workers.
+
+    Raises:
+        QueryError: the page needs more rows than the ``result_limit`` setting allows
+            (a page is never shown cut short); or the gate's own errors (time limit,
+            busy workers).
+    """
+    client = (request.remote_addr or "") if has_request_context() else ""
+    job = Job(page_query(name), "json", None, substitutions=dict(bindings))
+    answer = state().run(job, client)
+    if answer.truncated:
+        raise QueryError(
+            f"the page query {name!r} has more than {state().limits.max_rows:,} rows "
+            "(setting result_limit); raise the limit to show this page"
+        )
+    return _rows(answer.body)
+
+
+def select_all(name: str) -> list[Row]:
+    """Run the whole-dataset page query *name* (no bindings, so no client input) in
+    this process with the :data:`mededkg.query.INTERNAL` limits: for what is built
+    once per build and cached, like the reconciliation index (its entity query has
+    some 40,000 rows, more than a client may ask for)."""
+    result = execute(state().store, page_query(name), limits=INTERNAL)
+    assert isinstance(result, SelectResult)
+    return [
+        {
+            var: term
+            for var, term in zip(result.variables, row, strict=True)
+            if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal)
+        }
+        for row in result.rows
+    ]
+
+
+def _rows(body: bytes) -> list[Row]:
+    """The rows of a SPARQL JSON results document. The parsed solutions are dropped
+    here, on the thread that made them (pyoxigraph requires it)."""
+    solutions = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    try:
+        assert isinstance(solutions, ox.QuerySolutions)
+        names = [v.value for v in solutions.variables]
+        rows: list[Row] = []
+        for solution in solutions:
+            row: Row = {}
+            for var in names:
+                term = solution[var]
+                if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
+                    row[var] = term
+            rows.append(row)
+        return rows
+    finally:
+        del solutions
 
 
 def inferred_graph() -> ox.NamedNode:

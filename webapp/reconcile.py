@@ -53,7 +53,7 @@ from mededkg.reconcile import (
     TypeInfo,
 )
 from webapp.context import state
-from webapp.pages import local_url, select
+from webapp.pages import local_url, select_all
 from webapp.urls import public_url
 
 bp = Blueprint("reconcile", __name__, url_prefix="/reconcile")
@@ -113,7 +113,7 @@ def current_index() -> Index:
 
 def _statements(query: str, subject: str) -> list[Statement]:
     rows = []
-    for row in select(query):
+    for row in select_all(query):
         o = row["o"]
         rows.append(
             Statement(
