@@ -63,3 +63,24 @@ def test_the_rules_see_real_imports() -> None:
     # the core
     assert _reaches(_imports(ROOT / "mededkg" / "cli.py"), "webapp")
     assert _reaches(_imports(ROOT / "webapp" / "sparql.py"), "mededkg")
+
+
+def test_only_the_gate_calls_the_stores_query_method() -> None:
+    # docs/architecture.md "One gate": every query reaches the engine through
+    # mededkg.query.execute; a page or command calling store.query would skip its
+    # limits (the store implementations themselves forward to the engine).
+    implementations = {"mededkg.store", "mededkg.backends", "mededkg.remote"}
+    callers = set()
+    for package in ("mededkg", "webapp"):
+        for name, path in _modules(package).items():
+            if name in implementations:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "query"
+                    and "store" in ast.unparse(node.func.value).lower()
+                ):
+                    callers.add(name)
+    assert callers == {"mededkg.query"}
