@@ -106,6 +106,27 @@ def load_dataset(
     )
 
 
+def infer(dataset: Dataset, base_iri: str, *, reasoner: str) -> Graph:
+    """Reason step: the ``inferred`` graph of *dataset*, computed from every graph
+    but ``shapes`` (and written into it)."""
+    return reason(
+        (
+            dataset.graph(iri)
+            for iri in graph_iris(dataset)
+            if graph_name(base_iri, str(iri)) != SHAPES_GRAPH
+        ),
+        reasoner=reasoner,
+        into=dataset.graph(graph_iri(base_iri, INFERRED_GRAPH)),
+    )
+
+
+def check(dataset: Dataset, base_iri: str, *, reasoner: str) -> ValidationReport:
+    """The checks every change of the store passes, a build's and a write's: the
+    reason step (``inferred`` is recomputed in *dataset*), then the validate step."""
+    infer(dataset, base_iri, reasoner=reasoner)
+    return validate_dataset(dataset, base_iri)
+
+
 def validate_dataset(dataset: Dataset, base_iri: str) -> ValidationReport:
     """Validate step: the asserted data graphs against the ``shapes`` graph."""
     return validate(
@@ -149,15 +170,7 @@ def build(
         )
         count.triples = len(dataset)
     with _step("reason", reporter, result) as count:
-        inferred = reason(
-            (
-                dataset.graph(iri)
-                for iri in graph_iris(dataset)
-                if graph_name(config.base_iri, str(iri)) != SHAPES_GRAPH
-            ),
-            reasoner=config.reasoner,
-            into=dataset.graph(graph_iri(config.base_iri, INFERRED_GRAPH)),
-        )
+        inferred = infer(dataset, config.base_iri, reasoner=config.reasoner)
         count.triples = len(inferred)
     with _step("validate", reporter, result) as count:
         report = result.report = validate_dataset(dataset, config.base_iri)
@@ -200,11 +213,13 @@ def _step(name: str, reporter: Reporter, result: BuildResult) -> Iterator[_Count
 
 
 def graph_iris(dataset: Dataset) -> list[URIRef]:
-    """The IRIs of the dataset's non-empty named graphs, sorted."""
+    """The IRIs of the dataset's non-empty graphs, sorted; the default graph's
+    (``urn:x-rdflib:default``) among them only when it has triples — a build puts
+    none there, a write to the default graph does."""
     return sorted(
         g.identifier
         for g in dataset.graphs()
-        if isinstance(g.identifier, URIRef) and len(g) and g.identifier != _DEFAULT
+        if isinstance(g.identifier, URIRef) and len(g)
     )
 
 
@@ -219,9 +234,11 @@ def data_graphs(dataset: Dataset, base_iri: str) -> list[Graph]:
 
 
 def dataset_quads(dataset: Dataset) -> Iterator[ox.Quad]:
-    """Every triple of every named graph, as pyoxigraph quads."""
+    """Every triple of every graph, as pyoxigraph quads."""
     for iri in graph_iris(dataset):
-        graph_node = ox.NamedNode(str(iri))
+        graph_node: ox.NamedNode | ox.DefaultGraph = (
+            ox.DefaultGraph() if iri == _DEFAULT else ox.NamedNode(str(iri))
+        )
         for s, p, o in dataset.graph(iri):
             yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), graph_node)  # type: ignore[arg-type]
 

@@ -2,10 +2,12 @@
 
 Every write is applied to an in-memory copy of the current build. Then the
 ``inferred`` graph is recomputed with the reasoner and the asserted data is validated
-against the store's ``shapes`` graph exactly as a build does; only a conforming result
-becomes a new build (:func:`mededkg.store.write_store`: a fresh folder, then an atomic
-link swap), all under the store's write lock. A write that fails any step changes
-nothing, and an acknowledged write survives ``kill -9`` and a restart.
+against the store's ``shapes`` graph by the checks a build runs
+(:func:`mededkg.build.check`); only a conforming result is written, through the
+store's back-end (:meth:`mededkg.backends.Backend.write_dataset`; embedded: a fresh
+build folder, then an atomic link swap), all under the store's write lock. A write
+that fails any step changes nothing, and an acknowledged write survives ``kill -9``
+and a restart. Writes need the embedded back-end (:func:`writable`).
 
 The ``ontology``, ``shapes`` and ``inferred`` graphs come from the project's files and
 the reasoner; a write that would change them is refused (:class:`ReservedGraph`),
@@ -24,19 +26,20 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pyoxigraph as ox
-from rdflib import Graph
+from rdflib import Dataset, URIRef
 
 from mededkg import federation, isolation
+from mededkg.backends import backend_for
+from mededkg.build import check, dataset_quads
 from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.errors import MedEdKGError, QueryError, ValidationFailed
 from mededkg.formats import RDF_FORMATS, RdfFormat
 from mededkg.guard import TOKEN_PATTERN, check_bounds, tokens
 from mededkg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, graph_iri
-from mededkg.reason import reason
 from mededkg.settings import Config
-from mededkg.store import Store, assume_write_lock, write_lock, write_store
-from mededkg.terms import non_xml_character, to_oxigraph, to_rdflib
-from mededkg.validate import ValidationReport, validate
+from mededkg.store import Store, assume_write_lock, write_lock
+from mededkg.terms import non_xml_character, to_rdflib
+from mededkg.validate import ValidationReport
 
 #: Graphs a write may read but never change.
 RESERVED_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH, INFERRED_GRAPH)
@@ -83,13 +86,14 @@ class WriteResult:
         created: the target graph had no triples before (Graph Store operations).
         quads: quads in the new store, ``inferred`` included.
         seconds: wall time of the whole write, lock wait included.
-        store_folder: the new build folder.
+        store_folder: the new build folder (``None`` on a back-end without one:
+            memory, remote).
     """
 
     created: bool
     quads: int
     seconds: float
-    store_folder: Path
+    store_folder: Path | None
 
 
 def check_graph_iri(iri: str) -> str:
@@ -183,6 +187,7 @@ def run_update(
     """
     from mededkg.sandbox import WRITE_PRELOAD, WorkerFailed, run_isolated
 
+    writable(config)
     text = prepare_update(
         update,
         using=using,
@@ -442,14 +447,33 @@ def _check_xml(text: str) -> None:
         ) from error
 
 
+def writable(config: Config) -> None:
+    """Refuse writes on a back-end they cannot reach: the process that applies an
+    update has given up the network (so it cannot write to a remote server) and is
+    not the server (so it cannot change the server's memory).
+
+    Raises:
+        WriteError: the store back-end is not ``embedded``.
+    """
+    if config.store_backend != "embedded":
+        raise WriteError(
+            f"writes need the embedded store back-end, not {config.store_backend!r}: "
+            "with store_backend remote write to the remote server itself, then "
+            "the graph is served from there; with memory, change the project files "
+            "and restart"
+        )
+
+
 def _commit(
     config: Config, change: Callable[[ox.Store], bool], *, clears_all: bool = False
 ) -> WriteResult:
+    writable(config)
     start = time.perf_counter()
     path = config.store_path
+    backend = backend_for(config)
     with write_lock(path):
         staged = ox.Store()
-        staged.bulk_extend(Store.open(path).quads())
+        staged.bulk_extend(backend.open().quads())
         reserved = {
             name: _quad_set(staged, graph_iri(config.base_iri, name))
             for name in RESERVED_GRAPHS
@@ -466,14 +490,12 @@ def _commit(
                 staged.extend(before)
                 continue
             raise ReservedGraph(_reserved_message(name, str(iri)))
-        quads, report = _reason_and_validate(
-            staged, config.base_iri, reasoner=config.reasoner
-        )
+        quads, report = _checked(staged, config.base_iri, reasoner=config.reasoner)
         if not report.conforms:
             raise WriteNotConforming(
                 report, f"the write was not applied: {report.summary()}"
             )
-        folder = write_store(quads, path, before_swap=_dumps(config))
+        folder = backend.write_dataset(quads, before_swap=_dumps(config))
     return WriteResult(created, len(quads), time.perf_counter() - start, folder)
 
 
@@ -487,44 +509,26 @@ def _dumps(config: Config) -> Callable[[Store], None]:
     return dump
 
 
-def _reason_and_validate(
-    staged: ox.Store, base_iri: str, *, reasoner: str = "owlrl"
+def _checked(
+    staged: ox.Store, base_iri: str, *, reasoner: str
 ) -> tuple[list[ox.Quad], ValidationReport]:
-    """Recompute ``inferred`` and validate, as :func:`mededkg.build.build` does."""
-    names = {
-        name: str(graph_iri(base_iri, name))
-        for name in (ONTOLOGY_GRAPH, SHAPES_GRAPH, INFERRED_GRAPH)
-    }
-    graphs: dict[str, Graph] = {}
-    kept: list[ox.Quad] = []
+    """The staged store with ``inferred`` recomputed, and its validation report:
+    :func:`mededkg.build.check`, the checks a build runs."""
+    inferred = ox.NamedNode(str(graph_iri(base_iri, INFERRED_GRAPH)))
+    dataset = Dataset()
     for quad in staged.quads_for_pattern(None, None, None, None):
-        key = (
-            ""
-            if isinstance(quad.graph_name, ox.DefaultGraph)
-            else quad.graph_name.value
-        )
-        if key == names[INFERRED_GRAPH]:
+        if quad.graph_name == inferred:
             continue
-        kept.append(quad)
-        graphs.setdefault(key, Graph()).add(
+        graph = (
+            dataset.default_graph
+            if isinstance(quad.graph_name, ox.DefaultGraph)
+            else dataset.graph(URIRef(quad.graph_name.value))
+        )
+        graph.add(
             (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
         )
-    inferred = reason(
-        (g for key, g in graphs.items() if key not in (names[SHAPES_GRAPH],)),
-        reasoner=reasoner,
-    )
-    reserved = set(names.values())
-    report = validate(
-        [g for key, g in sorted(graphs.items()) if key not in reserved],
-        shapes=graphs.get(names[SHAPES_GRAPH], Graph()),
-        ontology=graphs.get(names[ONTOLOGY_GRAPH], Graph()),
-    )
-    target = ox.NamedNode(names[INFERRED_GRAPH])
-    kept += [
-        ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), target)  # type: ignore[arg-type]
-        for s, p, o in inferred
-    ]
-    return kept, report
+    report = check(dataset, base_iri, reasoner=reasoner)
+    return list(dataset_quads(dataset)), report
 
 
 def _insert_using(update: str, clauses: str) -> str:

@@ -21,7 +21,13 @@ from mededkg.build import build
 from mededkg.namespaces import graph_iri
 from mededkg.settings import Config
 from mededkg.store import Store, builds_dir, write_lock
-from mededkg.write import UpdateError, prepare_update, run_update
+from mededkg.write import (
+    UpdateError,
+    WriteError,
+    post_graph,
+    prepare_update,
+    run_update,
+)
 from tests.conftest import FIXTURE_ROOT, _serve, make_config
 from tests.serving import kill_session, start_serve
 from webapp import create_app
@@ -467,3 +473,16 @@ def test_kill_9_during_writes_leaves_a_complete_store(
         # n passes the largest value already there, so reset the graph
         run_update(config, "DROP SILENT GRAPH <http://ex/k>")
     assert acknowledged >= 0, "no write finished in time; the test proved nothing"
+
+
+def test_writes_on_a_back_end_they_cannot_reach_are_refused_with_a_reason(
+    template: Path, tmp_path: Path
+) -> None:
+    # An update is applied in a child process without the network: it can neither
+    # reach a remote store nor change the server's memory, so such a write is
+    # refused up front (before, it failed on a store path the back-end does not use).
+    config = fresh_config(template, tmp_path, store_backend="memory")
+    with pytest.raises(WriteError, match="embedded store back-end, not 'memory'"):
+        run_update(config, insert("https://example.org/u"))
+    with pytest.raises(WriteError, match="embedded"):
+        post_graph(config, EXTRA, [])
