@@ -15,7 +15,7 @@ from mededkg.errors import QueryNotFound
 from mededkg.namespaces import PREFIXES
 from mededkg.resources import queries_dir
 from webapp.context import state
-from webapp.i18n import ui_language
+from webapp.i18n import messages, ui_language
 
 bp = Blueprint("editor", __name__)
 
@@ -34,66 +34,10 @@ ORDER BY DESC(?instances)
 LIMIT 20
 """
 
-#: The editor's own words, by language of :data:`webapp.i18n.LANGUAGES` (the page's
-#: ``data-strings`` attribute carries them to the script).
-STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "SPARQL query editor",
-        "intro": "Write a SPARQL 1.1 query or start from an example; "
-        "Ctrl+Enter runs it. Ctrl+Space completes prefixes.",
-        "examples": "Examples",
-        "choose": "— choose an example —",
-        "parameters": "Parameters",
-        "run": "Run",
-        "table": "Table",
-        "chart": "Chart",
-        "labels": "Labels",
-        "download": "Download",
-        "running": "Running…",
-        "rows": "rows",
-        "no_rows": "No rows.",
-        "truncated": "The result was cut at the server's row limit.",
-        "no_chart": "A chart needs one text or IRI column and one numeric column.",
-        "label_column": "Label",
-        "value_column": "Value",
-        "chart_type": "Type",
-        "bar": "bar",
-        "line": "line",
-        "pie": "pie",
-        "graph_result": "RDF graph (Turtle)",
-        "line_column": "line {line}, column {column}",
-        "undeclared_prefix": "the prefix {prefix} is not declared; add",
-        "edited": "The query text was edited: it runs as written, without parameters.",
-    },
-    "zh": {
-        "title": "SPARQL 查询编辑器",
-        "intro": "编写 SPARQL 1.1 查询，或从示例开始；"
-        "Ctrl+Enter 运行，Ctrl+Space 补全前缀。",
-        "examples": "示例",
-        "choose": "— 选择示例 —",
-        "parameters": "参数",
-        "run": "运行",
-        "table": "表格",
-        "chart": "图表",
-        "labels": "标签",
-        "download": "下载",
-        "running": "运行中…",
-        "rows": "行",
-        "no_rows": "没有结果。",
-        "truncated": "结果已按服务器的行数上限截断。",
-        "no_chart": "图表需要一个文本或 IRI 列和一个数值列。",
-        "label_column": "标签列",
-        "value_column": "数值列",
-        "chart_type": "类型",
-        "bar": "柱状图",
-        "line": "折线图",
-        "pie": "饼图",
-        "graph_result": "RDF 图（Turtle）",
-        "line_column": "第 {line} 行第 {column} 列",
-        "undeclared_prefix": "前缀 {prefix} 未声明；请添加",
-        "edited": "查询文本已修改：按所写内容运行，不带参数。",
-    },
-}
+#: The editor's own words are the interface strings with this key prefix (in
+#: ``webapp/translations``); the page's ``data-strings`` attribute carries them, prefix
+#: dropped, to the script.
+STRINGS_PREFIX = "editor_"
 
 
 @bp.route("/query")
@@ -102,7 +46,7 @@ def query_page() -> str:
     lang = ui_language()
     return render_template(
         "query.html",
-        t=STRINGS[lang],
+        t=messages(STRINGS_PREFIX, lang),
         lang=lang,
         query=request.args.get("query") or _example_text(request.args.get("example")),
         base_iri=state().config.base_iri,

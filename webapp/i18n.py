@@ -1,23 +1,46 @@
-"""Interface language: one table of interface strings in English and Chinese, and the
-choice of language for a request.
+"""Interface language: the interface strings, one gettext catalogue per language, and
+the choice of language for a request.
+
+Every interface string, the pages' and the query editor's, is a message of
+``webapp/translations/<locale>/LC_MESSAGES/messages.po``, keyed by a short msgid
+(``nav_degrees``; the editor's start with ``editor_``), with ``{name}`` placeholders.
+The catalogues are read with Babel at first use; there is no compile step. Each folder
+is a language, its code the folder's name with ``-`` for ``_`` (``zh_Hant`` is
+``zh-Hant``), so a new language is a new file. A message missing from a catalogue (or
+empty, or fuzzy) is shown in English. The Flask setting ``MEDEDKG_TRANSLATIONS`` names
+another folder of catalogues to read instead.
 
 The language comes from ``?lang=`` (which also sets the ``lang`` cookie, so the choice
 follows the visitor from page to page), then the ``lang`` cookie, then the browser's
-``Accept-Language``, else English. Templates get ``tr(key)``, ``ui_lang`` and
+``Accept-Language``, else English. Templates get ``tr(key)``, ``ui_lang`` (the code),
+``ui_tag`` (its BCP 47 tag, from the catalogue's ``Language`` header) and
 ``lang_url(code)`` (the current page in another language).
 """
 
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request, url_for
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.messages.pofile import read_po
+from flask import Flask, Response, current_app, has_app_context, request, url_for
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-#: Interface languages; the first is the default.
-LANGUAGES: tuple[str, ...] = ("en", "zh")
+#: The default language, and every other one's fallback: its catalogue has every key.
+DEFAULT = "en"
+
+#: The folder of catalogues: ``<locale>/LC_MESSAGES/messages.po`` in it.
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+#: Flask setting naming another folder of catalogues (default :data:`TRANSLATIONS`).
+SETTING = "MEDEDKG_TRANSLATIONS"
 
 #: Cookie (shared with the query editor) that keeps the chosen language.
 COOKIE = "lang"
@@ -27,277 +50,138 @@ COOKIE = "lang"
 #: made one request cost seconds.
 MAX_ACCEPT_LANGUAGE = 512
 
-#: Names of the languages, in themselves (for the switch).
-LANGUAGE_NAMES: dict[str, str] = {"en": "English", "zh": "中文"}
+#: The message that names a language in itself (for the switch).
+LANGUAGE_NAME = "language_name"
 
-#: Every interface string, by key, in every language of :data:`LANGUAGES`.
-STRINGS: dict[str, dict[str, str]] = {
-    # layout
-    "site_name": {"en": "MedEdKG", "zh": "医学教育知识图谱"},
-    "tagline": {
-        "en": "An open knowledge graph of medical education",
-        "zh": "开放的医学教育知识图谱",
-    },
-    "nav_dataset": {"en": "Dataset", "zh": "数据集"},
-    "nav_institutions": {"en": "Institutions", "zh": "院校"},
-    "nav_disciplines": {"en": "Disciplines", "zh": "学科"},
-    "nav_degrees": {"en": "Degrees", "zh": "学位"},
-    "nav_query": {"en": "Query", "zh": "查询"},
-    "nav_sparql": {"en": "SPARQL endpoint", "zh": "SPARQL 端点"},
-    "nav_ontology": {"en": "Ontology", "zh": "本体"},
-    "nav_downloads": {"en": "Downloads", "zh": "下载"},
-    "language": {"en": "Language", "zh": "语言"},
-    "footer": {
-        "en": "MedEdKG — an open knowledge graph of medical education. "
-        "Ontology and curated data: CC BY 4.0; code: MIT; each named graph "
-        "names its sources and licences.",
-        "zh": "医学教育知识图谱（MedEdKG）。本体与整理数据采用 CC BY 4.0，"
-        "代码采用 MIT；每个命名图注明其来源与许可。",
-    },
-    "as_json": {"en": "This page as JSON", "zh": "本页 JSON"},
-    "as_csv": {"en": "CSV", "zh": "CSV"},
-    "other_formats": {"en": "Other formats", "zh": "其他格式"},
-    # home
-    "home_title": {
-        "en": "MedEdKG — medical education knowledge graph",
-        "zh": "医学教育知识图谱 MedEdKG",
-    },
-    "home_intro": {
-        "en": "An open knowledge graph of medical education: institutions, the "
-        "degrees they award, the disciplines those degrees belong to, and the "
-        "hospitals they work with — with the source of every statement.",
-        "zh": "开放的医学教育知识图谱：院校、其授予的学位、学位所属学科，以及与之合作的"
-        "医院——每条陈述都注明来源。",
-    },
-    "home_access": {"en": "Use the data", "zh": "使用数据"},
-    "home_endpoint": {
-        "en": "SPARQL 1.1 endpoint",
-        "zh": "SPARQL 1.1 查询端点",
-    },
-    "home_editor": {"en": "query editor", "zh": "查询编辑器"},
-    "home_void": {"en": "VoID description", "zh": "VoID 数据集描述"},
-    "home_downloads": {"en": "dumps in every RDF format", "zh": "各种 RDF 格式的转储"},
-    "home_ontology": {"en": "ontology documentation", "zh": "本体文档"},
-    "named_graphs": {"en": "Named graphs", "zh": "命名图"},
-    "graphs_summary": {
-        "en": "{triples} triples in {graphs} named graphs; the default graph of "
-        "a query is their union.",
-        "zh": "共 {triples} 个三元组，分属 {graphs} 个命名图；"
-        "查询的默认图是它们的并集。",
-    },
-    "graph": {"en": "graph", "zh": "图"},
-    "triples": {"en": "triples", "zh": "三元组"},
-    "source": {"en": "source", "zh": "来源"},
-    "licence": {"en": "licence", "zh": "许可"},
-    "sources_title": {"en": "Sources and licences", "zh": "来源与许可"},
-    "rights": {"en": "rights", "zh": "权利说明"},
-    "derived_from": {"en": "derived from", "zh": "取自"},
-    "classes": {"en": "Classes", "zh": "类"},
-    "class": {"en": "class", "zh": "类"},
-    "label": {"en": "label", "zh": "标签"},
-    "instances": {"en": "instances", "zh": "实例数"},
-    "chart_provinces": {
-        "en": "Institutions per province, by evidence of medical education",
-        "zh": "各省份院校数（按医学教育依据）",
-    },
-    "segment_name_rule": {
-        "en": "teaches medicine by its name",
-        "zh": "依校名开展医学教育",
-    },
-    "segment_units_or_hospitals": {
-        "en": "through a medical unit or hospitals only",
-        "zh": "仅经由医学院系或医院",
-    },
-    "segment_no_evidence": {
-        "en": "no evidence of medical education",
-        "zh": "无医学教育依据",
-    },
-    # institution page: medical education and hospitals
-    "medical_education": {"en": "Medical education", "zh": "医学教育"},
-    "hospitals_by_relation": {
-        "en": "Hospitals, by kind of relation",
-        "zh": "医院（按关系类型）",
-    },
-    "rule": {"en": "rule", "zh": "规则"},
-    "through": {"en": "through", "zh": "经由"},
-    "note": {"en": "note", "zh": "说明"},
-    "hospital": {"en": "hospital", "zh": "医院"},
-    "via_unit": {"en": "via its unit {unit}", "zh": "经由其院系 {unit}"},
-    "chart_categories": {
-        "en": "Disciplines per category (catalogue {edition})",
-        "zh": "各学科门类的学科数（{edition} 年版目录）",
-    },
-    "unknown_province": {"en": "(no province)", "zh": "（未注明省份）"},
-    # resource page
-    "types": {"en": "Types", "zh": "类型"},
-    "inferred": {"en": "inferred", "zh": "推理得出"},
-    "properties": {"en": "Properties", "zh": "属性"},
-    "inverse_relations": {"en": "Inverse relations", "zh": "反向关系"},
-    "property": {"en": "property", "zh": "属性"},
-    "value": {"en": "value", "zh": "值"},
-    "links_out": {"en": "Elsewhere", "zh": "外部链接"},
-    "provenance": {"en": "Named graphs and sources", "zh": "命名图与来源"},
-    "in_graph": {"en": "in graph", "zh": "所在图"},
-    "more_values": {"en": "{n} values", "zh": "{n} 个值"},
-    "iri": {"en": "IRI", "zh": "IRI"},
-    "inverse_of": {"en": "is “{label}” of", "zh": "{label}（反向）"},
-    "graph_sources": {"en": "sources", "zh": "来源"},
-    "formats": {"en": "This resource as", "zh": "本资源的其他格式"},
-    # ontology page
-    "ontology_title": {"en": "Ontology", "zh": "本体"},
-    "object_properties": {"en": "Object properties", "zh": "对象属性"},
-    "datatype_properties": {"en": "Datatype properties", "zh": "数据属性"},
-    "annotation_properties": {"en": "Annotation properties", "zh": "注释属性"},
-    "individuals": {"en": "Individuals", "zh": "个体"},
-    "version": {"en": "version", "zh": "版本"},
-    "prefix": {"en": "prefix", "zh": "前缀"},
-    "ontology_generated": {
-        "en": "generated from the ontology and its SHACL shapes",
-        "zh": "由本体及其 SHACL 形状生成",
-    },
-    "subclass_of": {"en": "subclass of", "zh": "父类"},
-    "subproperty_of": {"en": "subproperty of", "zh": "父属性"},
-    "axiom": {"en": "axiom", "zh": "公理"},
-    "domain": {"en": "domain", "zh": "定义域"},
-    "range": {"en": "range", "zh": "值域"},
-    "characteristics": {"en": "characteristics", "zh": "特性"},
-    "shape": {"en": "shape", "zh": "形状约束"},
-    "type": {"en": "type", "zh": "类型"},
-    # institutions browser
-    "institutions_title": {"en": "Institutions", "zh": "院校"},
-    "institutions_intro": {
-        "en": "Every institution of the Ministry of Education's list, the medical "
-        "units ROR names and the hospitals of the graph. Filter by kind, province, "
-        "supervising authority, whether it teaches medicine and on which evidence; "
-        "search by Chinese or English name or by pinyin.",
-        "zh": "教育部名单中的全部院校、ROR 记录的医学院系以及图中的医院。可按类型、"
-        "省份、主管部门、是否开展医学教育及其依据筛选；可按中文名、英文名或拼音搜索。",
-    },
-    "teaches": {"en": "teaches medicine", "zh": "医学教育"},
-    "teaches_yes": {"en": "yes", "zh": "是"},
-    "teaches_no": {"en": "no evidence", "zh": "无依据"},
-    "teaches_name_rule": {"en": "yes, by its name", "zh": "是（依校名）"},
-    "teaches_units_or_hospitals": {
-        "en": "yes, through units or hospitals only",
-        "zh": "是（仅经由医学院系或医院）",
-    },
-    "evidence": {"en": "evidence", "zh": "依据"},
-    "page_of": {"en": "page {page} of {pages}", "zh": "第 {page} 页，共 {pages} 页"},
-    "previous_page": {"en": "← previous", "zh": "← 上一页"},
-    "next_page": {"en": "next →", "zh": "下一页 →"},
-    "search": {"en": "Search", "zh": "搜索"},
-    "search_placeholder": {
-        "en": "name, English name or pinyin",
-        "zh": "中文名、英文名或拼音",
-    },
-    "kind": {"en": "kind", "zh": "类型"},
-    "province": {"en": "province", "zh": "省份"},
-    "authority": {"en": "supervising authority", "zh": "主管部门"},
-    "any": {"en": "any", "zh": "全部"},
-    "apply": {"en": "Apply", "zh": "筛选"},
-    "reset": {"en": "Reset", "zh": "重置"},
-    "name_zh": {"en": "Chinese name", "zh": "中文名称"},
-    "name_en": {"en": "English name", "zh": "英文名称"},
-    "ror": {"en": "ROR", "zh": "ROR"},
-    "rows_found": {"en": "{n} rows", "zh": "共 {n} 条"},
-    "no_rows": {"en": "Nothing matches.", "zh": "没有匹配的结果。"},
-    # disciplines browser
-    "disciplines_title": {"en": "Discipline catalogue", "zh": "学科目录"},
-    "disciplines_intro": {
-        "en": "China's catalogue of disciplines for conferring degrees, one edition at "
-        "a time: categories, first-level disciplines, professional degree categories "
-        "and second-level disciplines, with counts from the graph.",
-        "zh": "按版本浏览学位授予学科目录：学科门类、一级学科、专业学位类别与二级学科，"
-        "数量取自图中数据。",
-    },
-    "edition": {"en": "Edition", "zh": "版本"},
-    "code": {"en": "code", "zh": "代码"},
-    "first_level": {"en": "first-level", "zh": "一级学科"},
-    "second_level": {"en": "second-level", "zh": "二级学科"},
-    "professional_categories": {"en": "professional", "zh": "专业学位类别"},
-    "expand_all": {"en": "Expand all", "zh": "全部展开"},
-    "collapse_all": {"en": "Collapse all", "zh": "全部收起"},
-    # degrees browser
-    "degrees_title": {"en": "Degree types", "zh": "学位类型"},
-    "degrees_intro": {
-        "en": "Degree types of medicine with their level, orientation and ISCED 2011 "
-        "level, and the academic and professional master's degrees compared side by "
-        "side, as the graph states them.",
-        "zh": "医学学位类型及其层次、取向与 ISCED 2011 等级；并按图中数据并列比较医学"
-        "学术学位硕士与专业学位硕士。",
-    },
-    "degree": {"en": "degree", "zh": "学位"},
-    "level": {"en": "level", "zh": "层次"},
-    "orientation": {"en": "orientation", "zh": "取向"},
-    "isced_level": {"en": "ISCED 2011 level", "zh": "ISCED 2011 等级"},
-    "compare_title": {
-        "en": "Academic versus professional master's degree (CQ08)",
-        "zh": "学术学位硕士与专业学位硕士比较（CQ08）",
-    },
-    "environment": {"en": "training environment", "zh": "培养环境"},
-    "duration": {"en": "length (years)", "zh": "学制（年）"},
-    "clinical_months": {
-        "en": "minimum clinical training (months)",
-        "zh": "最少临床训练（月）",
-    },
-    "careers": {"en": "intended careers", "zh": "培养去向"},
-    "definition": {"en": "definition", "zh": "定义"},
-    "same_level_as": {"en": "same level as", "zh": "同层次"},
-    # errors
-    "not_found": {"en": "Not found", "zh": "未找到"},
-    # service description, VoID
-    "sd_title": {"en": "SPARQL endpoint", "zh": "SPARQL 端点"},
-    "sd_intro": {
-        "en": "The SPARQL 1.1 endpoint of MedEdKG: send a query with GET or POST. "
-        "Below is its service description.",
-        "zh": "MedEdKG 的 SPARQL 1.1 端点：用 GET 或 POST 发送查询。"
-        "下面是它的服务描述。",
-    },
-    "void_title": {"en": "VoID description", "zh": "VoID 数据集描述"},
-    "void_intro": {
-        "en": "What the dataset holds, counted on the graph being served.",
-        "zh": "数据集的内容，按当前提供的图统计。",
-    },
-    "run_query": {"en": "Run query", "zh": "运行查询"},
-    "sparql_query": {"en": "SPARQL query", "zh": "SPARQL 查询"},
-    "as_rdf": {"en": "As RDF", "zh": "RDF 格式"},
-    # downloads
-    "downloads_title": {"en": "Downloads", "zh": "下载"},
-    "downloads_intro": {
-        "en": "The whole dataset and each named graph in every RDF format, written "
-        "when the graph was built. Each file is canonical (RDFC-1.0 blank-node labels, "
-        "sorted statements): the same graph always gives the same bytes, so the "
-        "SHA-256 checksums identify a version. Turtle, N-Triples and RDF/XML cannot "
-        "carry named graphs: their whole-dataset files are the union of the graphs "
-        "(marked below); TriG, N-Quads and JSON-LD keep them.",
-        "zh": "整个数据集及每个命名图的全部 RDF 格式文件，在构建图时生成。"
-        "文件是规范化的（RDFC-1.0 空白节点标签，语句排序）："
-        "同一个图总是得到相同的字节，因此 SHA-256 校验和可标识版本。"
-        "Turtle、N-Triples 和 RDF/XML 无法承载命名图：其整个数据集文件是各图的并集"
-        "（下表注明）；TriG、N-Quads 和 JSON-LD 保留命名图。",
-    },
-    "downloads_none": {
-        "en": "No downloads yet: run mededkg build.",
-        "zh": "尚无下载文件：请运行 mededkg build。",
-    },
-    "downloads_void": {
-        "en": "The VoID description of the dataset",
-        "zh": "数据集的 VoID 描述",
-    },
-    "whole_dataset": {"en": "whole dataset", "zh": "整个数据集"},
-    "graphs_merged": {"en": "graphs merged", "zh": "个图已合并"},
-    "file": {"en": "file", "zh": "文件"},
-    "format": {"en": "format", "zh": "格式"},
-    "bytes": {"en": "bytes", "zh": "字节"},
-    "as_json_list": {"en": "This list as JSON", "zh": "本列表 JSON"},
-}
+#: A folder name that can be a language: ``en``, ``zh``, ``zh_Hant``, ``pt_BR``.
+_LOCALE_FOLDER = re.compile(r"[A-Za-z]{2,3}(?:_[A-Za-z0-9]{2,8})*")
+
+
+@dataclass(frozen=True)
+class Language:
+    """One catalogue: an interface language."""
+
+    code: str  #: as in ``?lang=`` and the cookie: ``zh-Hant``
+    tag: str  #: BCP 47 tag of its text, for ``<html lang>``: ``zh-Hans``
+    name: str  #: its name in itself
+    strings: Mapping[str, str]  #: msgid → text, translated messages only
+    answers: tuple[str, ...]  #: ``Accept-Language`` tags it serves, its code first
+
+
+@dataclass(frozen=True)
+class Catalogues:
+    """Every language of one folder of catalogues, :data:`DEFAULT` first."""
+
+    languages: Mapping[str, Language]
+
+    @functools.cached_property
+    def _codes(self) -> dict[str, str]:
+        return {code.lower(): code for code in self.languages}
+
+    def code_of(self, value: str | None) -> str | None:
+        """The language whose code is *value* (any case, ``_`` or ``-``), if any."""
+        return self._codes.get(value.replace("_", "-").lower()) if value else None
+
+    def language(self, code: str | None) -> Language:
+        """The language *code*, else the default one."""
+        return self.languages.get(code or "") or self.languages[DEFAULT]
+
+
+def catalogues(folder: Path | str | None = None) -> Catalogues:
+    """The catalogues of *folder* (default: the app's :data:`SETTING`, else
+    :data:`TRANSLATIONS`), read once."""
+    return _read(str(folder or _folder()))
+
+
+def languages() -> tuple[str, ...]:
+    """The codes of the interface languages; the first is the default."""
+    return tuple(catalogues().languages)
+
+
+def _folder() -> str:
+    configured = current_app.config.get(SETTING) if has_app_context() else None
+    return str(configured or TRANSLATIONS)
+
+
+@functools.lru_cache(maxsize=8)
+def _read(folder: str) -> Catalogues:
+    """Read every ``<locale>/LC_MESSAGES/messages.po`` of *folder*.
+
+    Raises:
+        FileNotFoundError: if there is no catalogue of :data:`DEFAULT`.
+    """
+    found: dict[str, Language] = {}
+    for path in sorted(Path(folder).glob("*/LC_MESSAGES/messages.po")):
+        name = path.parent.parent.name
+        if not _LOCALE_FOLDER.fullmatch(name):
+            continue
+        with path.open("rb") as file:
+            catalogue = read_po(file)
+        strings = {
+            str(message.id): message.string
+            for message in catalogue
+            if message.id
+            and isinstance(message.id, str)
+            and isinstance(message.string, str)
+            and message.string
+            and not message.fuzzy
+        }
+        code = name.replace("_", "-")
+        locale = catalogue.locale or _locale(name)
+        found[code] = Language(
+            code=code,
+            tag=str(locale).replace("_", "-") if locale else code,
+            name=strings.get(LANGUAGE_NAME)
+            or (locale.display_name if locale else None)
+            or code,
+            strings=strings,
+            answers=_answers(code, locale),
+        )
+    if DEFAULT not in found:
+        raise FileNotFoundError(
+            f"no interface strings: {folder}/{DEFAULT}/LC_MESSAGES/messages.po"
+        )
+    default = found.pop(DEFAULT)
+    return Catalogues({DEFAULT: default, **found})
+
+
+def _locale(identifier: str) -> Locale | None:
+    try:
+        return Locale.parse(identifier)
+    except (ValueError, UnknownLocaleError):
+        return None
+
+
+def _answers(code: str, locale: Locale | None) -> tuple[str, ...]:
+    """The language tags a catalogue of *locale* serves: its code, and, when its script
+    is known, the language with that script and with every region writing it.
+
+    >>> _answers("zh", Locale.parse("zh_Hans"))
+    ('zh', 'zh-Hans', 'zh-CN')
+    >>> "zh-TW" in _answers("zh-Hant", Locale.parse("zh_Hant"))
+    True
+    """
+    tags = [code]
+    if locale is not None and locale.script:
+        language, script = locale.language, locale.script
+        tags.append(f"{language}-{script}")
+        likely: Mapping[str, str] = get_global("likely_subtags")
+        for key, value in likely.items():
+            parts = value.split("_")
+            if key.split("_")[0] == language and parts[:2] == [language, script]:
+                tags.append(f"{language}-{parts[-1]}")
+        if locale.territory:
+            tags.append(f"{language}-{locale.territory}")
+    return tuple(dict.fromkeys(tags))
 
 
 def ui_language() -> str:
-    """The interface language of the current request (one of :data:`LANGUAGES`)."""
+    """The interface language of the current request (one of :func:`languages`)."""
+    known = catalogues()
     for candidate in (request.args.get("lang"), request.cookies.get(COOKIE)):
-        if candidate in LANGUAGES:
-            return candidate
+        code = known.code_of(candidate)
+        if code:
+            return code
     return browser_language(request.headers.get("Accept-Language", ""))
 
 
@@ -312,20 +196,21 @@ def browser_language(header: str) -> str:
     """
     if len(header) > MAX_ACCEPT_LANGUAGE:
         header = header[:MAX_ACCEPT_LANGUAGE].rpartition(",")[0]
-    return _language_of(header)
+    return _language_of(header, _folder())
 
 
 @functools.lru_cache(maxsize=256)
-def _language_of(header: str) -> str:
+def _language_of(header: str, folder: str) -> str:
+    known = catalogues(folder).languages
+    owner = {tag: code for code, language in known.items() for tag in language.answers}
     accepted = parse_accept_header(header, LanguageAccept)
-    best = accepted.best_match(["en", "zh", "zh-CN", "zh-Hans"])
-    if best and best.lower().startswith("zh"):
-        return "zh"
-    return LANGUAGES[0]
+    best = accepted.best_match(list(owner))
+    return owner[best] if best else DEFAULT
 
 
 def tr(key: str, lang: str | None = None, **values: object) -> str:
-    """The interface string *key* in *lang* (default: the request's language).
+    """The interface string *key* in *lang* (default: the request's language), in
+    English where that language's catalogue lacks it.
 
     >>> tr("nav_degrees", "zh")
     '学位'
@@ -333,10 +218,25 @@ def tr(key: str, lang: str | None = None, **values: object) -> str:
     '3 rows'
 
     Raises:
-        KeyError: if *key* is not in :data:`STRINGS`.
+        KeyError: if *key* is not in the English catalogue.
     """
-    text = STRINGS[key][lang or ui_language()]
+    known = catalogues()
+    text = known.language(lang or ui_language()).strings.get(key)
+    if text is None:
+        text = known.languages[DEFAULT].strings[key]
     return text.format(**values) if values else text
+
+
+def messages(prefix: str, lang: str | None = None) -> dict[str, str]:
+    """Every interface string whose key starts with *prefix*, by the rest of its key,
+    in *lang* (default: the request's language), placeholders left in.
+
+    >>> messages("editor_", "en")["run"]
+    'Run'
+    """
+    lang = lang or ui_language()
+    keys = catalogues().languages[DEFAULT].strings
+    return {k[len(prefix) :]: tr(k, lang) for k in keys if k.startswith(prefix)}
 
 
 def lang_url(code: str) -> str:
@@ -351,23 +251,26 @@ def lang_url(code: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Give templates ``tr``, ``ui_lang``, ``lang_url``; keep a chosen language in a
-    cookie."""
+    """Give templates ``tr``, ``ui_lang``, ``ui_tag``, ``lang_url``; keep a chosen
+    language in a cookie."""
 
     @app.context_processor
     def language_context() -> dict[str, Any]:
+        known = catalogues()
+        code = ui_language()
         return {
             "tr": tr,
-            "ui_lang": ui_language(),
+            "ui_lang": code,
+            "ui_tag": known.language(code).tag,
             "lang_url": lang_url,
-            "language_names": LANGUAGE_NAMES,
-            "languages": LANGUAGES,
+            "language_names": {c: lang.name for c, lang in known.languages.items()},
+            "languages": tuple(known.languages),
         }
 
     @app.after_request
     def remember_language(response: Response) -> Response:
-        chosen = request.args.get("lang")
-        if chosen in LANGUAGES:
+        chosen = catalogues().code_of(request.args.get("lang"))
+        if chosen:
             response.set_cookie(
                 COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
             )
