@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from rdflib import SKOS, URIRef
+from rdflib import OWL, SKOS, URIRef
 from rdflib.namespace import VOID
 
 from mededkg import link as linking
 from mededkg.build import build
 from mededkg.cli import main
 from mededkg.load import project_sources
-from mededkg.namespaces import LINKS_GRAPH, graph_iri
+from mededkg.namespaces import LINKS_GRAPH, SSSOM, graph_iri
 from mededkg.query import Limits, SelectResult, execute
 from mededkg.resources import default_root
 from mededkg.sssom import read_sssom, sssom_to_graph
-from mededkg.store import Store
+from mededkg.storage import EmbeddedStore
 from mededkg.void import void_description
 from tests.conftest import FIXTURE_ROOT, make_config
 
@@ -352,7 +352,11 @@ def test_negated_rows_state_no_link(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    assert len(sssom_to_graph(path)) == 1  # the mapping set only
+    graph = sssom_to_graph(path)
+    # kept as a negated mapping (SSSOM/RDF), but the link itself is not stated
+    assert (URIRef(CAPITAL), SKOS.exactMatch, URIRef(ROR + "005edt527")) not in graph
+    (axiom,) = graph.subjects(SSSOM.predicate_modifier, SSSOM.NegatedPredicate)
+    assert graph.value(axiom, OWL.annotatedSource) == URIRef(CAPITAL)
 
 
 def test_links_reach_the_links_graph_void_and_cq14(
@@ -367,7 +371,7 @@ def test_links_reach_the_links_graph_void_and_cq14(
     result = build(config)
     links = result.dataset.graph(graph_iri(BASE, LINKS_GRAPH))
     assert (URIRef(CAPITAL), SKOS.exactMatch, URIRef(CAPITAL_ROR)) in links
-    store = Store.open(config.store_path)
+    store = EmbeddedStore.open(config.store_path)
     void = void_description(store, base_iri=BASE, endpoint="http://x/sparql")
     linksets = {
         (str(void.value(t, VOID.uriSpace)), str(void.value(ls, VOID.linkPredicate)))

@@ -329,6 +329,20 @@ CASES = [
         "ex:m",
         "SKOS mapping properties",
     ),
+    (
+        "mapping-bad-modifier",
+        "ex:m a owl:Axiom ; owl:annotatedSource ex:first ; owl:annotatedProperty skos:closeMatch ;"
+        " owl:annotatedTarget ex:cat ; sssom:mapping_justification semapv:LexicalMatching ;"
+        ' sssom:predicate_modifier "Not" .',
+        "ex:m",
+        "predicate modifier",
+    ),
+    (
+        "mapping-set-without-licence",
+        'ex:ms a sssom:MappingSet ; dcterms:description "links" .',
+        "ex:ms",
+        "exactly one licence",
+    ),
 ]
 
 

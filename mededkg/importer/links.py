@@ -23,7 +23,7 @@ METADATA = {
     "mapping_set_description": "MedEdKG institutions, medical units and hospitals to "
     "their ROR records and Wikidata items, from the ROR join of mededkg import",
     "license": "http://creativecommons.org/publicdomain/zero/1.0/",
-    "mapping_date": "2026-06-23",
+    "publication_date": "2026-06-23",
 }
 COMMENTS = {
     "chinese-name": "normalised Chinese name equals a Chinese label of the ROR record",
@@ -56,9 +56,10 @@ def mapping_rows(result: JoinResult, found: Found) -> list[dict[str, str]]:
                     "skos:exactMatch",
                     f"ror:{record.suffix}",
                     record.display,
+                    # a minted resource is its ROR record: no matching to name
                     "semapv:LexicalMatching"
                     if lexical
-                    else "semapv:DatabaseCrossReference",
+                    else "semapv:UnspecifiedMatching",
                     COMMENTS[how],
                 )
             )
@@ -69,7 +70,8 @@ def mapping_rows(result: JoinResult, found: Found) -> list[dict[str, str]]:
                     "skos:exactMatch",
                     f"wd:{record.wikidata}",
                     record.display,
-                    "semapv:DatabaseCrossReference",
+                    # our ROR link, then the ROR record's own Wikidata cross-reference
+                    "semapv:MappingChaining",
                     f"Wikidata id given by ROR record {record.suffix}",
                 )
             )
@@ -92,7 +94,7 @@ def _row(
         "mapping_justification": justification,
         "confidence": "1.0" if "Lexical" not in justification else "0.95",
         "author_label": "mededkg import",
-        "mapping_date": METADATA["mapping_date"],
+        "mapping_date": METADATA["publication_date"],
         "mapping_tool": "mededkg.importer",
         "comment": comment,
     }

@@ -111,7 +111,10 @@ def write_linkset(
     old_date = ""
     if sssom_path.exists():
         old = read_sssom(sssom_path)
-        old_date = old.metadata.get("mapping_date", "")
+        # the set's date (``mapping_date`` in files from before it was
+        # ``publication_date``): the tool rows' date when it last wrote them
+        meta = old.metadata
+        old_date = meta.get("publication_date") or meta.get("mapping_date", "")
         for row in old.rows:
             (curated if _is_curated(row) else old_tool).append(row)
     curated_pairs = {(r["subject_id"], r["object_id"]) for r in curated}
@@ -151,9 +154,9 @@ def write_linkset(
         "mapping_set_id": f"{PREFIXES['id']}mapping-set/{entities}-{target}",
         "mapping_set_description": description,
         "license": "https://creativecommons.org/licenses/by/4.0/",
-        "mapping_date": mapping_date,
-        "mapping_tool": TOOL,
-        "mapping_tool_version": version,
+        # Not mapping_date/mapping_tool: those are on every row (a curator's row has
+        # its own), and SSSOM would read a set-level value as every row's.
+        "publication_date": mapping_date,
     }
     text = write_sssom(
         header,
