@@ -34,7 +34,8 @@ from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.namespaces import INFERRED_GRAPH, SHAPES_GRAPH, graph_iri, graph_name
 from mededkg.reason import reason
 from mededkg.settings import Config, load_config
-from mededkg.store import Store, write_store
+from mededkg.storage import EmbeddedStore
+from mededkg.storage.embedded import write_store
 
 GB = 1024**3
 
@@ -123,7 +124,7 @@ def run(
         del dataset, inferred
     if dumps:
         with step("dumps") as record:
-            store = Store.open(config.store_path)
+            store = EmbeddedStore.open(config.store_path)
             assert store.location is not None
             folder = dumps_folder(store.location)
             record["triples"] = len(write_dumps(store, folder, config.base_iri))

@@ -20,7 +20,7 @@ from mededkg.namespaces import graph_iri
 from mededkg.query import QueryResult, SelectResult, Term, execute, limits_for
 from mededkg.resources import queries_dir
 from mededkg.settings import Config, load_config
-from mededkg.store import Store
+from mededkg.storage import EmbeddedStore
 from mededkg.terms import to_rdflib
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class KnowledgeGraph:
         if store_path is not None:
             config = config.replace(store_path=Path(store_path).absolute())
         self.config = config
-        self.store = Store.open(config.store_path)
+        self.store = EmbeddedStore.open(config.store_path)
         self.limits = limits_for(config, trusted=True)
 
     @property

@@ -16,7 +16,6 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
 
-from mededkg.backends import backend_for
 from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.errors import ValidationFailed
 from mededkg.load import (
@@ -37,7 +36,7 @@ from mededkg.namespaces import (
 from mededkg.reason import reason
 from mededkg.settings import Config
 from mededkg.sssom import sssom_to_graph
-from mededkg.store import Store
+from mededkg.storage import Store, backend_for
 from mededkg.terms import to_oxigraph
 from mededkg.validate import ValidationReport, validate
 

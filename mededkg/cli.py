@@ -21,7 +21,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from mededkg import build as build_module
-from mededkg.backends import backend_for, open_store
 from mededkg.errors import MedEdKGError, StoreNotFound, ValidationFailed
 from mededkg.export import (
     graphs_lost,
@@ -54,7 +53,7 @@ from mededkg.settings import (
     settings_markdown,
 )
 from mededkg.stats import stats as compute_stats
-from mededkg.store import Store
+from mededkg.storage import Store, backend_for, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -23,7 +23,7 @@ from mededkg.errors import ExportError
 from mededkg.export import graphs_lost, select_quads, serialize_quads, write_atomically
 from mededkg.formats import RDF_FORMATS
 from mededkg.namespaces import graph_name
-from mededkg.store import Store
+from mededkg.storage import Store
 
 #: The folder, inside a build folder, that holds its dumps.
 DUMPS_FOLDER = "dumps"

@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from mededkg.errors import ExportError
 from mededkg.formats import RdfFormat
 from mededkg.namespaces import PREFIXES
-from mededkg.store import Store
+from mededkg.storage import Store
 from mededkg.terms import non_xml_character
 
 

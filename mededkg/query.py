@@ -18,7 +18,8 @@ from mededkg import federation, isolation
 from mededkg.errors import QueryError, QueryTimeout
 from mededkg.guard import check_bounds
 from mededkg.settings import Config
-from mededkg.store import QueryOutcome, Store, engine_failure
+from mededkg.storage import QueryOutcome, Store
+from mededkg.storage.embedded import engine_failure
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 

@@ -41,7 +41,7 @@ from mededkg import federation, isolation
 from mededkg.errors import MedEdKGError, ParameterError, QueryError, QueryTimeout
 from mededkg.formats import rdf_format, result_format
 from mededkg.query import GraphResult, Limits, Term, execute
-from mededkg.store import Store
+from mededkg.storage import EmbeddedStore, Store
 
 T = TypeVar("T")
 
@@ -623,7 +623,7 @@ def _serve(
         _limit_malloc_arenas()
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    store = Store.open(Path(store_path), in_memory=in_memory)
+    store = EmbeddedStore.open(Path(store_path), in_memory=in_memory)
     conn.send(READY)  # the caller's clock for the first query starts now
     threading.stack_size(
         max(32 * 1024 * 1024, limits.max_query_kb * STACK_PER_QUERY_KB)

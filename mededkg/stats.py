@@ -8,7 +8,7 @@ from importlib import resources
 import pyoxigraph as ox
 
 from mededkg.query import INTERNAL, SelectResult, execute
-from mededkg.store import Store
+from mededkg.storage import Store
 
 
 def internal_query(name: str) -> str:

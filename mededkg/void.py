@@ -21,7 +21,7 @@ from rdflib.term import Node
 from mededkg.namespaces import LINKS_GRAPH, PREFIXES, graph_iri
 from mededkg.query import INTERNAL, SelectResult, execute
 from mededkg.stats import internal_query
-from mededkg.store import Store
+from mededkg.storage import Store
 from mededkg.terms import to_rdflib
 
 #: The named graph that describes the other graphs (title, description, licence).

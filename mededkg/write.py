@@ -4,7 +4,7 @@ Every write is applied to an in-memory copy of the current build. Then the
 ``inferred`` graph is recomputed with the reasoner and the asserted data is validated
 against the store's ``shapes`` graph by the checks a build runs
 (:func:`mededkg.build.check`); only a conforming result is written, through the
-store's back-end (:meth:`mededkg.backends.Backend.write_dataset`; embedded: a fresh
+store's back-end (:meth:`mededkg.storage.Backend.write_dataset`; embedded: a fresh
 build folder, then an atomic link swap), all under the store's write lock. A write
 that fails any step changes nothing, and an acknowledged write survives ``kill -9``
 and a restart. Writes need the embedded back-end (:func:`writable`).
@@ -29,7 +29,6 @@ import pyoxigraph as ox
 from rdflib import Dataset, URIRef
 
 from mededkg import federation, isolation
-from mededkg.backends import backend_for
 from mededkg.build import check, dataset_quads
 from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.errors import MedEdKGError, QueryError, ValidationFailed
@@ -37,7 +36,8 @@ from mededkg.formats import RDF_FORMATS, RdfFormat
 from mededkg.guard import TOKEN_PATTERN, check_bounds, tokens
 from mededkg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, graph_iri
 from mededkg.settings import Config
-from mededkg.store import Store, assume_write_lock, write_lock
+from mededkg.storage import Store, backend_for
+from mededkg.storage.embedded import assume_write_lock, write_lock
 from mededkg.terms import non_xml_character, to_rdflib
 from mededkg.validate import ValidationReport
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from mededkg.backends import BACKENDS, Backend, MemoryBackend, backend_for
-from mededkg.remote import Http, RemoteBackend
 from mededkg.settings import Config
+from mededkg.storage import BACKENDS, Backend, MemoryBackend, backend_for
+from mededkg.storage.remote import Http, RemoteBackend
 
 
 def free_port() -> int:

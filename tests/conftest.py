@@ -21,7 +21,8 @@ from waitress.server import BaseWSGIServer
 from mededkg.build import build
 from mededkg.resources import default_root
 from mededkg.settings import Config, load_config
-from mededkg.store import Store, builds_dir
+from mededkg.storage import EmbeddedStore, Store
+from mededkg.storage.embedded import builds_dir
 from webapp import create_app
 from webapp.context import EXTENSION, AppState
 from webapp.server import make_server
@@ -59,7 +60,7 @@ def fixture_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 @pytest.fixture(scope="session")
 def fixture_store(fixture_config: Config) -> Store:
     """The fixture project's built store, opened read-only."""
-    return Store.open(fixture_config.store_path)
+    return EmbeddedStore.open(fixture_config.store_path)
 
 
 @pytest.fixture(scope="session")

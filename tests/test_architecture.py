@@ -69,7 +69,7 @@ def test_only_the_gate_calls_the_stores_query_method() -> None:
     # docs/architecture.md "One gate": every query reaches the engine through
     # mededkg.query.execute; a page or command calling store.query would skip its
     # limits (the store implementations themselves forward to the engine).
-    implementations = {"mededkg.store", "mededkg.backends", "mededkg.remote"}
+    implementations = {n for n in _modules("mededkg") if n.startswith("mededkg.stor")}
     callers = set()
     for package in ("mededkg", "webapp"):
         for name, path in _modules(package).items():
@@ -84,3 +84,63 @@ def test_only_the_gate_calls_the_stores_query_method() -> None:
                 ):
                     callers.add(name)
     assert callers == {"mededkg.query"}
+
+
+def _cycles(package: str) -> list[list[str]]:
+    """Import cycles among the modules of *package* (imports inside functions count:
+    a circle hidden in a function is still a circle; a submodule's import of its own
+    package's other submodules is an edge, the package's ``__init__`` re-exporting
+    them is one too)."""
+    modules = _modules(package)
+    edges = {
+        # ``from webapp import protocol`` names the submodule (its own edge); the
+        # package itself is only the namespace it is reached through
+        name: sorted(
+            m for m in _imports(path) if m in modules and m not in (name, package)
+        )
+        for name, path in modules.items()
+    }
+    found: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in edges[node]:
+            if state.get(nxt) == 1:
+                found.append([*stack[stack.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    assert _cycles("mededkg") == []
+    assert _cycles("webapp") == []
+
+
+def test_the_storage_wing_imports_no_other_wing() -> None:
+    allowed = {
+        "mededkg.errors",
+        "mededkg.settings",
+        "mededkg.terms",
+        "mededkg.guard",
+        "mededkg.isolation",
+    }
+    for name, path in _modules("mededkg").items():
+        if not name.startswith("mededkg.storage"):
+            continue
+        ours = {
+            i
+            for i in _imports(path)
+            if i.startswith("mededkg.") and not i.startswith("mededkg.storage")
+        }
+        outside = {i for i in ours if not any(_reaches({i}, a) for a in allowed)}
+        assert outside == set(), f"{name} imports {sorted(outside)}"

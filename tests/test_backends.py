@@ -21,7 +21,6 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from mededkg.backends import backend_for, open_store
 from mededkg.build import build
 from mededkg.cli import main
 from mededkg.errors import ConfigError, QueryError, QueryTimeout, StoreNotFound
@@ -29,7 +28,10 @@ from mededkg.export import select_quads, serialize_quads
 from mededkg.formats import RDF_FORMATS
 from mededkg.namedqueries import resolve_query
 from mededkg.query import AskResult, GraphResult, Limits, SelectResult, execute
-from mededkg.remote import (
+from mededkg.resources import default_root, queries_dir
+from mededkg.settings import Config
+from mededkg.storage import EmbeddedStore, Store, backend_for, open_store
+from mededkg.storage.remote import (
     Endpoints,
     Http,
     RemoteBackend,
@@ -37,9 +39,6 @@ from mededkg.remote import (
     RemoteStoreEmpty,
     RemoteUnavailable,
 )
-from mededkg.resources import default_root, queries_dir
-from mededkg.settings import Config
-from mededkg.store import Store
 from tests.backends import (
     OxigraphServer,
     backend_config,
@@ -286,7 +285,7 @@ def repo_stores(
     """The real graph on the three back-ends: built once (embedded), then the same
     quads loaded into memory and into the Oxigraph server; load times in
     ``stores["remote"].load_seconds``."""
-    embedded = Store.open(repo_config.store_path)
+    embedded = EmbeddedStore.open(repo_config.store_path)
     quads = list(embedded.quads())
     stores: dict[str, Store] = {"embedded": embedded}
     memory_config = repo_config.replace(

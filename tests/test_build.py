@@ -10,7 +10,7 @@ import pytest
 from mededkg.build import build
 from mededkg.errors import LoadError, StoreNotFound, ValidationFailed
 from mededkg.query import AskResult, Limits, SelectResult, execute
-from mededkg.store import Store, StoreError
+from mededkg.storage import EmbeddedStore, Store, StoreError
 from tests.conftest import FIXTURE_ROOT, make_config
 
 LIMITS = Limits()
@@ -37,7 +37,7 @@ def test_build_reports_each_step_and_writes_the_store(tmp_path: Path) -> None:
     names = [s.name for s in result.steps]
     assert names == ["load", "reason", "validate", "dumps", "store"]
     assert result.report.conforms
-    store = Store.open(config.store_path)
+    store = EmbeddedStore.open(config.store_path)
     assert "https://w3id.org/mededkg/graph/inferred" in store.named_graphs()
 
 
@@ -61,7 +61,7 @@ def test_failed_validation_keeps_the_previous_store(tmp_path: Path) -> None:
     root = _copy_project(tmp_path)
     config = make_config(root, tmp_path / "store")
     build(config)
-    before = _count(Store.open(config.store_path))
+    before = _count(EmbeddedStore.open(config.store_path))
     (root / "data" / "broken.ttl").write_text(
         "@prefix mededkg: <https://w3id.org/mededkg/ontology#> .\n"
         "<https://w3id.org/mededkg/id/institution/x> a mededkg:MedicalUniversity ;"
@@ -72,7 +72,7 @@ def test_failed_validation_keeps_the_previous_store(tmp_path: Path) -> None:
     (violation,) = caught.value.report.violations
     assert violation.focus_node.endswith("/institution/x")
     assert violation.message == "An institution needs exactly one 10-digit MOE code."
-    assert _count(Store.open(config.store_path)) == before
+    assert _count(EmbeddedStore.open(config.store_path)) == before
 
 
 def test_malformed_file_keeps_the_previous_store(tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_added_graph_is_queryable_by_name_and_in_the_union(tmp_path: Path) -> No
     )
     config = make_config(FIXTURE_ROOT, tmp_path / "store")
     build(config, [extra])
-    store = Store.open(config.store_path)
+    store = EmbeddedStore.open(config.store_path)
     graph = "https://w3id.org/mededkg/graph/add/my-survey"
     assert graph in store.named_graphs()
     by_name = f"ASK {{ GRAPH <{graph}> {{ <{CAPITAL}> ?p 3 }} }}"
@@ -105,7 +105,7 @@ def test_added_graph_is_queryable_by_name_and_in_the_union(tmp_path: Path) -> No
 
 def test_opening_a_missing_store_says_to_build(tmp_path: Path) -> None:
     with pytest.raises(StoreNotFound, match="run `mededkg build`"):
-        Store.open(tmp_path / "nothing")
+        EmbeddedStore.open(tmp_path / "nothing")
 
 
 def test_a_foreign_folder_at_the_store_path_is_not_overwritten(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from mededkg.namedqueries import NamedQuery, named_queries
 from mededkg.query import Limits, SelectResult, execute
 from mededkg.resources import default_root, queries_dir
 from mededkg.settings import Config
-from mededkg.store import Store
+from mededkg.storage import EmbeddedStore
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RESULTS_NS = "{http://www.w3.org/2005/sparql-results#}"
@@ -119,7 +119,7 @@ def _xml_term(binding: ET.Element) -> str:
 # --- the four clients ---------------------------------------------------------------
 def engine_rows(config: Config, query: NamedQuery) -> Counter[Row]:
     """The CLI's engine (:func:`mededkg.query.execute`) on the built store."""
-    store = Store.open(config.store_path)
+    store = EmbeddedStore.open(config.store_path)
     limits = Limits(config.query_timeout, config.result_limit, config.service_allowlist)
     result = execute(store, query.text, limits=limits)
     assert isinstance(result, SelectResult) and not result.truncated

@@ -24,7 +24,7 @@ from mededkg.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat
 from mededkg.resources import default_root
 from mededkg.settings import Config
 from mededkg.sssom import expand, read_sssom
-from mededkg.store import Store
+from mededkg.storage import Store
 from mededkg.terms import to_rdflib
 from mededkg.void import void_description
 from tests.conftest import sparql_select

@@ -15,7 +15,7 @@ from rdflib.compare import isomorphic
 from mededkg.dumps import DATASET_STEM, dumps_folder, read_index, write_dumps
 from mededkg.formats import RDF_FORMATS
 from mededkg.settings import Config
-from mededkg.store import Store
+from mededkg.storage import EmbeddedStore, Store
 from mededkg.terms import to_rdflib
 from webapp.urls import CONFIG_KEY
 
@@ -118,7 +118,7 @@ def test_a_failed_build_keeps_the_previous_dumps(
 
     config = fixture_config.replace(store_path=tmp_path / "store")
     build(config)
-    before = read_index(dumps_folder(Store.open(config.store_path).location))  # type: ignore[arg-type]
+    before = read_index(dumps_folder(EmbeddedStore.open(config.store_path).location))  # type: ignore[arg-type]
     bad = tmp_path / "bad.ttl"
     bad.write_text(
         "<https://w3id.org/mededkg/id/institution/x> a "
@@ -126,7 +126,7 @@ def test_a_failed_build_keeps_the_previous_dumps(
     )
     with pytest.raises(ValidationFailed):
         build(config, add=[bad])
-    after = read_index(dumps_folder(Store.open(config.store_path).location))  # type: ignore[arg-type]
+    after = read_index(dumps_folder(EmbeddedStore.open(config.store_path).location))  # type: ignore[arg-type]
     assert after == before
 
 

@@ -14,7 +14,7 @@ from rdflib.compare import isomorphic
 from mededkg.errors import ExportError
 from mededkg.export import graphs_lost, select_quads, serialize_quads, write_atomically
 from mededkg.formats import RDF_FORMATS, rdf_format
-from mededkg.store import Store
+from mededkg.storage import Store
 from mededkg.terms import to_oxigraph, to_rdflib
 
 G = "http://example.org/g/"

@@ -26,7 +26,8 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from mededkg.store import Store, builds_dir
+from mededkg.storage import EmbeddedStore
+from mededkg.storage.embedded import builds_dir
 from tests.conftest import FIXTURE_ROOT
 from tests.serving import kill_session, start_serve
 
@@ -49,7 +50,7 @@ def mededkg(*args: str) -> list[str]:
 
 def canonical_store(path: Path) -> frozenset[ox.Quad]:
     """The store's quads in RDFC-1.0 canonical form (builds rename blank nodes)."""
-    dataset = ox.Dataset(Store.open(path).quads())
+    dataset = ox.Dataset(EmbeddedStore.open(path).quads())
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return frozenset(dataset)
 

@@ -15,7 +15,7 @@ import requests
 from mededkg.namedqueries import named_query
 from mededkg.resources import queries_dir
 from mededkg.settings import Config
-from mededkg.store import Store
+from mededkg.storage import EmbeddedStore, Store
 from tests.conftest import _serve
 from webapp import create_app
 
@@ -47,7 +47,7 @@ def _facts(store: Store) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def facts(repo_config: Config) -> list[dict[str, str]]:
     """Institutions with a ROR id and the Wikidata id ROR gives for them."""
-    rows = _facts(Store.open(repo_config.store_path))
+    rows = _facts(EmbeddedStore.open(repo_config.store_path))
     assert len(rows) > 20
     return rows
 
@@ -67,7 +67,7 @@ def stand_in(repo_config: Config, facts: list[dict[str, str]]) -> Iterator[str]:
             )
             quads.append(ox.Quad(item, ox.NamedNode(WDT + "P571"), year))
     app = create_app(
-        repo_config.replace(query_workers=0), store=Store.from_quads(quads)
+        repo_config.replace(query_workers=0), store=EmbeddedStore.from_quads(quads)
     )
     for url in _serve(app):
         yield url + "/sparql"

@@ -11,7 +11,7 @@ from rdflib import Graph, URIRef
 
 from mededkg.build import build
 from mededkg.stats import Stats
-from mededkg.store import Store
+from mededkg.storage import Store
 from tests.conftest import FIXTURE_ROOT, _serve, make_config, sparql_select
 from webapp import create_app, pages
 

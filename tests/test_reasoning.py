@@ -8,7 +8,7 @@ import pytest
 
 from mededkg.query import AskResult, Limits, execute
 from mededkg.settings import Config
-from mededkg.store import Store
+from mededkg.storage import EmbeddedStore, Store
 
 ID = "https://w3id.org/mededkg/id/"
 CAPITAL = f"<{ID}institution/4111010025>"
@@ -68,7 +68,7 @@ ENTAILED = [
 
 @pytest.fixture(scope="module")
 def store(repo_config: Config) -> Store:
-    return Store.open(repo_config.store_path)
+    return EmbeddedStore.open(repo_config.store_path)
 
 
 @pytest.mark.parametrize(("case", "pattern"), ENTAILED, ids=[c[0] for c in ENTAILED])

@@ -16,7 +16,7 @@ from mededkg.namedqueries import named_queries
 from mededkg.query import Limits, SelectResult, execute
 from mededkg.resources import default_root, queries_dir
 from mededkg.settings import Config
-from mededkg.store import Store
+from mededkg.storage import EmbeddedStore, Store
 from webapp.negotiate import TRUNCATED_HEADER
 
 ROOT = default_root()
@@ -36,7 +36,7 @@ def _select(store: Store, query: str) -> list[tuple[str, ...]]:
 
 @pytest.fixture(scope="module")
 def store(repo_config: Config) -> Store:
-    return Store.open(repo_config.store_path)
+    return EmbeddedStore.open(repo_config.store_path)
 
 
 def test_every_source_file_is_loaded_into_a_named_graph() -> None:

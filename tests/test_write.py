@@ -20,7 +20,8 @@ from flask.testing import FlaskClient
 from mededkg.build import build
 from mededkg.namespaces import graph_iri
 from mededkg.settings import Config
-from mededkg.store import Store, builds_dir, write_lock
+from mededkg.storage import EmbeddedStore
+from mededkg.storage.embedded import builds_dir, write_lock
 from mededkg.write import (
     UpdateError,
     WriteError,
@@ -147,7 +148,7 @@ def test_insert_data_is_committed_reasoned_and_queryable(
         f"ASK {{ GRAPH <{inferred}> {{ <{BASE}id/institution/new> a "
         f"<{M}Organization> }} }}",
     )
-    reopened = Store.open(config.store_path)
+    reopened = EmbeddedStore.open(config.store_path)
     assert any(reopened.quads(EXTRA))
 
 
@@ -435,7 +436,7 @@ def test_kill_9_during_writes_leaves_a_complete_store(
     template: Path, tmp_path: Path
 ) -> None:
     config = fresh_config(template, tmp_path)
-    original = Store.open(config.store_path)
+    original = EmbeddedStore.open(config.store_path)
     reserved = {
         name: len(list(original.quads(str(graph_iri(BASE, name)))))
         for name in ("ontology", "shapes", "institutions")
@@ -455,7 +456,7 @@ def test_kill_9_during_writes_leaves_a_complete_store(
         writer.send_signal(signal.SIGKILL)
         out, _ = writer.communicate(timeout=10)
         done = [int(n) for n in (first + out).split()]
-        store = Store.open(config.store_path)
+        store = EmbeddedStore.open(config.store_path)
         for name, count in reserved.items():
             assert len(list(store.quads(str(graph_iri(BASE, name))))) == count
         written = sorted(

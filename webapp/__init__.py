@@ -8,12 +8,11 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from mededkg.backends import open_store
 from mededkg.errors import ConfigError
 from mededkg.isolation import Isolation, probe
 from mededkg.sandbox import QueryPool, start_fork_server
 from mededkg.settings import Config, load_config
-from mededkg.store import Store
+from mededkg.storage import Store, open_store
 from webapp import (  # pages: browsers, language, IRIs
     api,
     browse,

@@ -21,7 +21,7 @@ from mededkg.isolation import Isolation
 from mededkg.query import Limits, limits_for
 from mededkg.sandbox import Answer, Job, QueryPool, answer, checked
 from mededkg.settings import Config
-from mededkg.store import Store
+from mededkg.storage import EmbeddedStore, Store
 
 EXTENSION = "mededkg"
 
@@ -112,7 +112,7 @@ class AppState:
         with self.holder.lock:
             if self.holder.current.location == target:
                 return False
-            self.holder.current = Store.open(
+            self.holder.current = EmbeddedStore.open(
                 self.config.store_path, in_memory=self.config.serve_in_memory
             )
             for pool in (self.pool, self.federation_pool):

@@ -30,7 +30,7 @@ from mededkg.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat
 from mededkg.namedqueries import named_queries
 from mededkg.namespaces import FORMATS, PREFIXES, SD
 from mededkg.resources import queries_dir
-from mededkg.store import Store
+from mededkg.storage import Store
 from mededkg.terms import to_oxigraph
 from mededkg.void import dataset_iri, default_graph_triples, graph_sizes
 from mededkg.void import void_description as build_void

@@ -43,7 +43,7 @@ from mededkg.ontodoc import describe
 from mededkg.query import INTERNAL, SelectResult, execute
 from mededkg.sandbox import Job
 from mededkg.stats import Stats, stats
-from mededkg.store import Store
+from mededkg.storage import Store
 from mededkg.terms import to_rdflib
 from webapp.context import state
 from webapp.i18n import tr, ui_language

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, request
 from werkzeug.datastructures import MultiDict
 
 from mededkg.sandbox import Job
-from mededkg.store import graph_nodes
+from mededkg.storage.embedded import graph_nodes
 from webapp import protocol
 from webapp.context import state
 from webapp.describe import service_description_response

@@ -1,4 +1,5 @@
-"""Store step: write a built dataset to an Oxigraph store and open it for queries.
+"""The embedded back-end (the default): write a built dataset to an Oxigraph store on
+disk and open it for queries.
 
 The embedded store is a folder of Oxigraph (RocksDB) files. ``store_path`` is a
 symbolic link to the current build in a sibling ``.<name>.builds/`` folder; a new build
@@ -21,14 +22,9 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from mededkg import isolation
-from mededkg.errors import MedEdKGError, QueryError, StoreNotFound
+from mededkg.errors import QueryError, StoreNotFound
 from mededkg.guard import declares_dataset
-
-#: What :meth:`Store.query` returns: pyoxigraph's own results, or (for back-ends that
-#: parse a graph result themselves, see :mod:`mededkg.backends`) an iterator of triples.
-QueryOutcome = (
-    ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | Iterator[ox.Triple]
-)
+from mededkg.storage.base import Backend, QueryOutcome, Store, StoreError
 
 #: How many earlier builds to keep beside the current one (a server may still use one).
 KEEP_PREVIOUS_BUILDS = 1
@@ -37,18 +33,8 @@ KEEP_PREVIOUS_BUILDS = 1
 LOCK_FILE = ".write.lock"
 
 
-class StoreError(MedEdKGError):
-    """The store folder cannot be written or opened."""
-
-
-class Store:
-    """A read-only view of a built dataset, queried with Oxigraph's SPARQL engine.
-
-    This class is also the reading interface every back-end implements (``query``,
-    ``quads``, ``named_graphs``, ``len``, ``location``): the embedded back-end is this
-    class itself; :class:`mededkg.backends.MemoryStore` (rdflib) and
-    :class:`mededkg.remote.RemoteStore` (a SPARQL server) override the methods.
-    """
+class EmbeddedStore(Store):
+    """A read-only view of a built dataset, queried with Oxigraph's SPARQL engine."""
 
     #: The back-end's name (the ``store_backend`` setting).
     backend = "embedded"
@@ -58,7 +44,7 @@ class Store:
         self.location = location
 
     @classmethod
-    def open(cls, path: Path, *, in_memory: bool = False) -> Store:
+    def open(cls, path: Path, *, in_memory: bool = False) -> EmbeddedStore:
         """Open the built store at *path* read-only.
 
         Args:
@@ -81,7 +67,7 @@ class Store:
         return cls(memory, location=path.resolve())
 
     @classmethod
-    def from_quads(cls, quads: Iterable[ox.Quad]) -> Store:
+    def from_quads(cls, quads: Iterable[ox.Quad]) -> EmbeddedStore:
         """An in-memory store holding *quads* (for tests and small graphs)."""
         inner = ox.Store()
         inner.bulk_extend(quads)
@@ -97,19 +83,7 @@ class Store:
         named_graphs: Sequence[str] = (),
         base_iri: str | None = None,
     ) -> QueryOutcome:
-        """Evaluate a SPARQL query; the default graph is the union of all graphs.
-
-        Args:
-            sparql: the query text.
-            substitutions: values bound to variables before evaluation.
-            default_graph: graph IRIs forming the default graph instead of the union
-                (the protocol's ``default-graph-uri``).
-            named_graphs: graph IRIs available to ``GRAPH`` (``named-graph-uri``).
-            base_iri: resolves relative IRIs in the query.
-
-        Raises:
-            QueryError: with the parser's message if the query is malformed.
-        """
+        """See :meth:`Store.query`."""
         options: dict[str, object] = {}
         if default_graph:
             options["default_graph"] = graph_nodes(default_graph, "default-graph-uri")
@@ -228,7 +202,7 @@ def write_store(
             store.optimize()
             del store
             if before_swap is not None:
-                before_swap(Store.open(new))
+                before_swap(EmbeddedStore.open(new))
             _point_link(path, new)
         except BaseException as error:
             shutil.rmtree(new, ignore_errors=True)
@@ -339,3 +313,36 @@ def _prune(builds: Path, *, keep: Path) -> None:
     )
     for old in others[: max(0, len(others) - KEEP_PREVIOUS_BUILDS)]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+class EmbeddedBackend(Backend):
+    """Oxigraph on disk at *path* (a link to the current build folder).
+
+    Args:
+        path: the store link (``store_path``).
+        in_memory: open a copy in memory for reading (faster joins, more memory).
+    """
+
+    name = "embedded"
+
+    def __init__(self, path: Path, *, in_memory: bool = False) -> None:
+        self.path = path
+        self.in_memory = in_memory
+
+    def open(self) -> Store:
+        """Open the current build read-only (copied into memory if asked)."""
+        return EmbeddedStore.open(self.path, in_memory=self.in_memory)
+
+    def write_dataset(
+        self,
+        quads: Iterable[ox.Quad],
+        *,
+        before_swap: Callable[[Store], None] | None = None,
+    ) -> Path | None:
+        """Write a new build folder and swap the link (:func:`write_store`)."""
+        return write_store(quads, self.path, before_swap=before_swap)
+
+    @property
+    def where(self) -> str:
+        """The store path."""
+        return str(self.path)

@@ -1,23 +1,9 @@
-"""Store back-ends behind one small interface, chosen by the ``store_backend`` setting.
-
-A :class:`Backend` writes a whole dataset all-or-nothing (:meth:`Backend.write_dataset`)
-and opens it for reading (:meth:`Backend.open`), which gives a :class:`Store`: SPARQL
-with the same options everywhere (substitutions, ``default_graph``, ``named_graphs``,
-``base_iri``; the default graph is the union of the named graphs), ``quads(graph)``,
-``named_graphs()`` and ``len``. Three back-ends:
-
-- ``embedded`` (default): Oxigraph on disk (:mod:`mededkg.store`); ``serve`` can copy
-  it into an in-memory Oxigraph store (``serve_in_memory``);
-- ``memory``: an rdflib :class:`~rdflib.Dataset` in this process, built on start
-  (tests and tiny graphs);
-- ``remote``: a SPARQL 1.1 Protocol + Graph Store Protocol server
-  (:mod:`mededkg.remote`).
-"""
+"""The memory back-end: an rdflib :class:`~rdflib.Dataset` in this process, built on
+start (tests and tiny graphs), queried with rdflib's SPARQL engine."""
 
 from __future__ import annotations
 
 import threading
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,87 +17,9 @@ from rdflib.plugins.sparql.processor import SPARQLResult
 from rdflib.plugins.sparql.sparql import QueryContext, SPARQLError
 from rdflib.term import Identifier, Node, Variable
 
-from mededkg.errors import ConfigError, QueryError, StoreNotFound
-from mededkg.settings import Config
-from mededkg.store import QueryOutcome, Store, StoreError, write_store
+from mededkg.errors import QueryError, StoreNotFound
+from mededkg.storage.base import Backend, QueryOutcome, Store, Term
 from mededkg.terms import XSD_STRING, to_oxigraph, to_rdflib
-
-#: The back-ends, as the ``store_backend`` setting names them.
-BACKENDS = ("embedded", "memory", "remote")
-
-Term = ox.NamedNode | ox.BlankNode | ox.Literal
-
-
-class Backend(ABC):
-    """Where a built dataset lives: write it whole, open it for reading."""
-
-    #: The back-end's name (the ``store_backend`` setting).
-    name = ""
-
-    @abstractmethod
-    def open(self) -> Store:
-        """Open the current dataset for reading.
-
-        Raises:
-            StoreNotFound: nothing has been written there yet.
-        """
-
-    @abstractmethod
-    def write_dataset(
-        self,
-        quads: Iterable[ox.Quad],
-        *,
-        before_swap: Callable[[Store], None] | None = None,
-    ) -> Path | None:
-        """Replace the dataset with *quads*, all or nothing.
-
-        Args:
-            quads: the whole dataset (named graphs).
-            before_swap: called with the new dataset before it becomes current, where
-                the back-end has files to write beside it (embedded only: dumps).
-
-        Returns:
-            The new build folder (embedded), else None.
-        """
-
-    @property
-    @abstractmethod
-    def where(self) -> str:
-        """Where the dataset lives, for messages (a path or a URL)."""
-
-
-class EmbeddedBackend(Backend):
-    """Oxigraph on disk at *path* (a link to the current build folder).
-
-    Args:
-        path: the store link (``store_path``).
-        in_memory: open a copy in memory for reading (faster joins, more memory).
-    """
-
-    name = "embedded"
-
-    def __init__(self, path: Path, *, in_memory: bool = False) -> None:
-        self.path = path
-        self.in_memory = in_memory
-
-    def open(self) -> Store:
-        """Open the current build read-only (copied into memory if asked)."""
-        return Store.open(self.path, in_memory=self.in_memory)
-
-    def write_dataset(
-        self,
-        quads: Iterable[ox.Quad],
-        *,
-        before_swap: Callable[[Store], None] | None = None,
-    ) -> Path | None:
-        """Write a new build folder and swap the link (:func:`write_store`)."""
-        return write_store(quads, self.path, before_swap=before_swap)
-
-    @property
-    def where(self) -> str:
-        """The store path."""
-        return str(self.path)
-
 
 #: The datasets of the memory back-end in this process, by store path: a build and the
 #: server that follows it in the same process meet here.
@@ -193,18 +101,6 @@ class MemoryStore(Store):
             else:
                 dataset.default_graph.add(triple)
         return cls(dataset)
-
-    @property
-    def inner(self) -> ox.Store:
-        """Not available: this store is not an Oxigraph store.
-
-        Raises:
-            StoreError: always.
-        """
-        raise StoreError(
-            "the memory back-end keeps an rdflib dataset, not an Oxigraph store; "
-            "use store_backend embedded for this operation"
-        )
 
     @property
     def dataset(self) -> Dataset:
@@ -359,46 +255,3 @@ def _rdflib(term: Any) -> Node:
 
 def _quad(s: Any, p: Any, o: Any, graph: ox.NamedNode | ox.DefaultGraph) -> ox.Quad:
     return ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), graph)  # type: ignore[arg-type]
-
-
-def backend_for(config: Config, *, serving: bool = False) -> Backend:
-    """The back-end the settings choose.
-
-    Args:
-        config: settings (``store_backend``, ``store_path``, ``remote_*``).
-        serving: for ``serve``: honour ``serve_in_memory``.
-
-    Raises:
-        ConfigError: ``remote`` without a ``remote_endpoint``.
-    """
-    if config.store_backend == "memory":
-        return MemoryBackend(config.store_path)
-    if config.store_backend == "remote":
-        from mededkg.remote import RemoteBackend
-
-        if not config.remote_endpoint:
-            raise ConfigError(
-                "store_backend remote needs the SPARQL query URL of the server: set "
-                "--remote-endpoint (or MEDEDKG_REMOTE_ENDPOINT), e.g. "
-                "http://localhost:7878/query for an Oxigraph server"
-            )
-        return RemoteBackend.from_config(config)
-    if config.store_backend != "embedded":
-        raise ConfigError(
-            f"unknown store_backend {config.store_backend!r}; choose one of: "
-            + ", ".join(BACKENDS)
-        )
-    return EmbeddedBackend(
-        config.store_path, in_memory=serving and config.serve_in_memory
-    )
-
-
-def open_store(config: Config, *, serving: bool = False) -> Store:
-    """Open the configured back-end's dataset for reading.
-
-    Raises:
-        StoreNotFound: nothing has been built there yet.
-        ConfigError: the back-end settings are incomplete.
-        RemoteUnavailable: the remote server cannot be reached.
-    """
-    return backend_for(config, serving=serving).open()
