@@ -1,332 +1,46 @@
-"""Entity reconciliation: match names written in Chinese or English to the graph's
-institutions, hospitals, disciplines and degree types, and fetch their properties.
-
-The core of the W3C Entity Reconciliation API (0.2) service in :mod:`webapp.reconcile`,
-without HTTP: an in-memory :class:`Index` built from plain statements, name
-normalisation (:func:`normalise`), scoring with ``rapidfuzz`` (0–100), property
-constraints, suggest and data extension.
-
-Identifiers are the entity's IRI with the base IRI cut off
-(``id/institution/4111010023``): short, readable in a spreadsheet cell, and the path at
-which the web app serves the resource. A full IRI is accepted wherever an id is.
-"""
+"""The reconciliation index: entities by every name form, scored candidates, suggest
+and data extension (see :mod:`mededkg.reconcile`)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
 from mededkg import gazetteer, similarity
-from mededkg.errors import MedEdKGError
 from mededkg.names import is_chinese, normalise
-from mededkg.namespaces import PREFIXES
-
-# The index reads plain strings (rows of SPARQL results): the namespaces as strings.
-RDF_TYPE = PREFIXES["rdf"] + "type"
-RDFS = PREFIXES["rdfs"]
-SKOS = PREFIXES["skos"]
-SCHEMA = PREFIXES["schema"]
-ONTOLOGY = PREFIXES["mededkg"]
-
-#: Predicates whose values name an entity (preferred names first).
-NAME_PREDICATES = (RDFS + "label", SKOS + "prefLabel", SKOS + "altLabel")
-#: Classes whose instances are reconciled, in the order the manifest lists them.
-DEFAULT_TYPES = (
-    "MedicalEducationInstitution",
-    "Hospital",
-    "HigherEducationInstitution",
-    "Discipline",
-    "DegreeType",
+from mededkg.reconcile.model import (
+    CONFLICT_FACTOR,
+    FEATURES,
+    IDENTIFIER_WEIGHT,
+    MATCH_MARGIN,
+    MATCH_SCORE,
+    MIN_SCORE,
+    NAME_WEIGHT,
+    ONTOLOGY,
+    PREFILTER,
+    PROPERTIES,
+    PROPERTY_BY_ID,
+    PROPERTY_WEIGHT,
+    RDF_TYPE,
+    SKOS,
+    Candidate,
+    Cell,
+    Constraint,
+    Entity,
+    Property,
+    Query,
+    ReconcileError,
+    Statement,
+    TypeInfo,
+    Verdict,
+    most_specific,
+    province_code,
+    province_name,
+    short_id,
+    split_names,
+    type_infos,
 )
-
-#: Default and largest number of candidates per query.
-DEFAULT_LIMIT = 5
-MAX_LIMIT = 100
-#: Fewest points a candidate needs to be returned at all.
-MIN_SCORE = 50.0
-#: Names the fuzzy prefilter passes on to :func:`mededkg.similarity.pair` per query.
-PREFILTER = 200
-#: Weights of the weighted mean that makes a score: the name, a property that names
-#: a place or a kind (type, province, city, …), an identifier (MOE code, ROR id,
-#: Wikidata id). A property the candidate has no value for is left out of the mean.
-NAME_WEIGHT = 4.0
-PROPERTY_WEIGHT = 1.0
-IDENTIFIER_WEIGHT = 8.0
-#: A top candidate is a sure ``match`` at this score and this lead over the next one.
-MATCH_SCORE = 95.0
-MATCH_MARGIN = 5.0
-#: A candidate whose places conflict with the query's keeps this share of its score
-#: (at most 50: below :data:`MIN_SCORE`, so below every candidate without a conflict).
-CONFLICT_FACTOR = 0.5
-
-
-class ReconcileError(MedEdKGError):
-    """A reconciliation or extension request that cannot be answered as sent."""
-
-
-@dataclass(frozen=True)
-class Property:
-    """A property the service matches on and returns in data extension.
-
-    Attributes:
-        id: the property id of the API (``province``).
-        predicate: the RDF predicate it reads.
-        name: English name shown in OpenRefine.
-        description: one sentence for the suggest service.
-        kind: ``str`` (a literal), ``entity`` (a link, answered as ``{id, name}``),
-            ``id`` (an identifier literal: exact match only) or ``type``.
-        lang: only literals in this language (``""`` = any).
-    """
-
-    id: str
-    predicate: str
-    name: str
-    description: str
-    kind: str = "str"
-    lang: str = ""
-
-
-#: Every property, in the order data extension proposes them.
-PROPERTIES: tuple[Property, ...] = (
-    Property(
-        "nameZh", RDFS + "label", "Chinese name", "名称 (rdfs:label@zh)", lang="zh"
-    ),
-    Property("nameEn", RDFS + "label", "English name", "rdfs:label@en", lang="en"),
-    Property("altLabel", SKOS + "altLabel", "other names", "abbreviations, aliases"),
-    Property("type", RDF_TYPE, "type", "most specific MedEdKG class", kind="type"),
-    Property(
-        "moeCode", ONTOLOGY + "moeCode", "MOE code", "教育部学校标识码", kind="id"
-    ),
-    Property(
-        "rorId",
-        ONTOLOGY + "rorId",
-        "ROR id",
-        "Research Organization Registry",
-        kind="id",
-    ),
-    Property(
-        "wikidataId", ONTOLOGY + "wikidataId", "Wikidata id", "Wikidata item", kind="id"
-    ),
-    Property("province", ONTOLOGY + "province", "province", "province-level division"),
-    Property("city", ONTOLOGY + "city", "city", "city of the main campus"),
-    Property(
-        "educationLevel", ONTOLOGY + "educationLevel", "education level", "本科 or 专科"
-    ),
-    Property(
-        "foundingYear", ONTOLOGY + "foundingYear", "founding year", "year founded"
-    ),
-    Property(
-        "supervisingAuthority",
-        ONTOLOGY + "supervisingAuthority",
-        "supervising authority",
-        "主管部门",
-        kind="entity",
-    ),
-    Property(
-        "affiliatedWith",
-        ONTOLOGY + "affiliatedWith",
-        "affiliated with",
-        "the university a hospital is affiliated with",
-        kind="entity",
-    ),
-    Property("url", SCHEMA + "url", "website", "home page"),
-    Property("notation", SKOS + "notation", "code", "code in the discipline catalogue"),
-    Property(
-        "inScheme",
-        SKOS + "inScheme",
-        "catalogue edition",
-        "edition of the discipline catalogue",
-        kind="entity",
-    ),
-    Property(
-        "broader",
-        SKOS + "broader",
-        "broader discipline",
-        "the discipline or category above",
-        kind="entity",
-    ),
-)
-PROPERTY_BY_ID = {p.id: p for p in PROPERTIES}
-
-
-# --- names ---------------------------------------------------------------------------
-def split_names(text: str) -> list[str]:
-    """The names in a label that lists several separated by semicolons.
-
-    >>> split_names("中国医学科学院;北京协和医学院")
-    ['中国医学科学院', '北京协和医学院']
-    """
-    return [part.strip() for part in re.split(r"[;；]", text) if part.strip()]
-
-
-def province_code(text: str) -> str | None:
-    """The GB/T 2260 code of a province named in Chinese or English, or ``None``
-    (:mod:`mededkg.gazetteer`).
-
-    >>> province_code("广东省"), province_code("Inner Mongolia"), province_code("x")
-    ('44', '15', None)
-    >>> province_code("陕西"), province_code("Shanxi Province")
-    ('61', '14')
-    """
-    return gazetteer.default().province_code(text)
-
-
-# --- the index -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Statement:
-    """One row of the index queries: a subject, a predicate and a value.
-
-    Attributes:
-        subject: IRI of the entity (or type, or referent).
-        predicate: IRI of the predicate.
-        value: the IRI or the literal's lexical form.
-        lang: the literal's language tag (``""`` if none).
-        is_iri: True if *value* is an IRI.
-    """
-
-    subject: str
-    predicate: str
-    value: str
-    lang: str = ""
-    is_iri: bool = False
-
-
-@dataclass(frozen=True)
-class TypeInfo:
-    """A class entities can be reconciled against."""
-
-    id: str
-    iri: str
-    names: Mapping[str, str]
-    description: str
-    broader: tuple[str, ...]
-
-    def name(self, lang: str = "en") -> str:
-        """The class label in *lang*, else in the other language, else the id."""
-        return self.names.get(lang) or next(iter(self.names.values()), self.id)
-
-
-@dataclass
-class Entity:
-    """One reconcilable resource with everything the service says about it."""
-
-    id: str
-    iri: str
-    values: dict[str, list[Statement]] = field(default_factory=dict)
-    types: set[str] = field(default_factory=set)
-    kinds: tuple[str, ...] = ()
-    provinces: frozenset[str] = frozenset()
-    #: The gazetteer places its names name, and those it is located in (its
-    #: province, stated or from its MOE code, and its city).
-    places: frozenset[gazetteer.Place] = frozenset()
-    located: frozenset[gazetteer.Place] = frozenset()
-
-    def literals(self, predicate: str, lang: str | None = None) -> list[str]:
-        """The values of *predicate* (only those in *lang* if given)."""
-        return [
-            s.value
-            for s in self.values.get(predicate, [])
-            if lang is None or s.lang.split("-")[0] == lang
-        ]
-
-    def names(self, lang: str | None = None) -> list[str]:
-        """Every name (labels first), each part of a ``;`` list on its own."""
-        found: list[str] = []
-        for predicate in NAME_PREDICATES:
-            for value in self.literals(predicate, lang):
-                found.extend(n for n in split_names(value) if n not in found)
-        return found
-
-    def name(self, lang: str = "zh") -> str:
-        """The preferred name in *lang*, else in the other language, else the id."""
-        other = "en" if lang == "zh" else "zh"
-        for language in (lang, other, None):
-            for predicate in (RDFS + "label", SKOS + "prefLabel"):
-                values = self.literals(predicate, language)
-                if values:
-                    return split_names(min(values, key=len))[0]
-        return self.id
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """A property value a query says the entity has (``{"pid", "v"}``)."""
-
-    pid: str
-    values: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Query:
-    """One reconciliation query of a batch.
-
-    Attributes:
-        text: the name to match (may be empty if *constraints* are given).
-        types: type ids the candidates must have (any of them, or all of them).
-        limit: most candidates to return.
-        constraints: property values that raise or lower a candidate's score.
-        type_strict: ``any`` (default), ``all``, or ``should`` (a preference only).
-    """
-
-    text: str = ""
-    types: tuple[str, ...] = ()
-    limit: int = DEFAULT_LIMIT
-    constraints: tuple[Constraint, ...] = ()
-    type_strict: str = "any"
-
-
-@dataclass
-class Verdict:
-    """What the property constraints of a query say about one candidate."""
-
-    agree: int = 0
-    disagree: int = 0
-    identifier: bool = False
-    #: Sum of weight × (100 if the value agrees else 0), and the sum of the weights.
-    points: float = 0.0
-    weight: float = 0.0
-
-    def add(self, agrees: bool, weight: float) -> None:
-        """Count one constraint that agrees or disagrees, with its weight."""
-        self.agree += agrees
-        self.disagree += not agrees
-        self.points += 100.0 * weight if agrees else 0.0
-        self.weight += weight
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A reconciliation candidate: one entity, its score, whether it is sure, the
-    features the score is made of (:data:`FEATURES`) and why, in words."""
-
-    entity: Entity
-    score: float
-    match: bool = False
-    features: Mapping[str, float | bool] = field(default_factory=dict)
-    why: tuple[str, ...] = ()
-
-
-#: The features of a candidate (Reconciliation API ``features``), in this order:
-#: ``name`` the name similarity 0–100 (:mod:`mededkg.similarity`); ``place`` 1 when
-#: the places the query names agree with the candidate's, -1 when they conflict, 0
-#: when there is nothing to compare; ``type`` whether the candidate has a type the
-#: query asks for (only when it asks); ``properties`` the share (0–100) of the
-#: query's property values the candidate agrees with (only when there are some);
-#: ``identifier`` whether an identifier the query gives (MOE code, ROR id, Wikidata
-#: id) is the candidate's; ``unique`` whether the candidate leads the next by
-#: :data:`MATCH_MARGIN`.
-FEATURES = ("name", "place", "type", "properties", "identifier", "unique")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One value in a data extension row: a string or a link to an entity."""
-
-    text: str
-    id: str = ""
 
 
 class Index:
@@ -404,9 +118,9 @@ class Index:
                     entity.types.add(s.value[len(ONTOLOGY) :])
                 continue
             entity.values.setdefault(s.predicate, []).append(s)
-        type_infos = _type_infos(types)
+        infos = type_infos(types)
         for entity in found.values():
-            entity.kinds = _most_specific(entity.types, type_infos)
+            entity.kinds = most_specific(entity.types, infos)
             entity.provinces = _provinces(entity)
             entity.places, entity.located = _places(entity)
         names: dict[str, dict[str, str]] = {}
@@ -428,7 +142,7 @@ class Index:
         for iri, notation in notations.items():
             labelled.setdefault(iri, (short_id(base_iri, iri), notation))
         by_id = {e.id: e for e in found.values()}
-        return cls(base_iri, by_id, type_infos, labelled, notations)
+        return cls(base_iri, by_id, infos, labelled, notations)
 
     # -- lookups -----------------------------------------------------------------------
     def entity(self, id_or_iri: str) -> Entity | None:
@@ -453,7 +167,7 @@ class Index:
         The kind and the place follow *lang*; codes are the same in both.
         """
         parts = [self.types[k].name(lang) for k in entity.kinds if k in self.types]
-        place = [_province_name(code, lang) for code in sorted(entity.provinces)][:1]
+        place = [province_name(code, lang) for code in sorted(entity.provinces)][:1]
         cities = entity.literals(ONTOLOGY + "city", lang) or entity.literals(
             ONTOLOGY + "city"
         )
@@ -788,22 +502,13 @@ class Index:
                 for s in values
             ]
         if prop.id == "province" and not values:
-            return [Cell(_province_name(c, "zh")) for c in sorted(entity.provinces)]
+            return [Cell(province_name(c, "zh")) for c in sorted(entity.provinces)]
         if prop.id in ("nameZh", "nameEn"):
             return [Cell(n) for s in values for n in split_names(s.value)]
         return [Cell(s.value) for s in values]
 
 
 # --- helpers -------------------------------------------------------------------------
-def short_id(base_iri: str, iri: str) -> str:
-    """The id of *iri*: the IRI without the base (the IRI itself outside the base).
-
-    >>> short_id("https://w3id.org/mededkg/", "https://w3id.org/mededkg/id/x")
-    'id/x'
-    """
-    return iri[len(base_iri) :] if iri.startswith(base_iri) else iri
-
-
 def _lookups(key: similarity.NameKeys, *, query: bool = False) -> list[object]:
     """The exact keys a name is filed under (or, for a *query*, looked up by) besides
     the fuzzy prefilter: its folded form; its pinyin and reading, which find names
@@ -820,12 +525,6 @@ def _lookups(key: similarity.NameKeys, *, query: bool = False) -> list[object]:
 def _any_similar(wanted: Iterable[str], have: Iterable[str]) -> bool:
     keys = [normalise(h) for h in have]
     return any(fuzz.ratio(normalise(w), k) >= MATCH_SCORE for w in wanted for k in keys)
-
-
-def _province_name(code: str, lang: str) -> str:
-    g = gazetteer.default()
-    province = g.province(code)
-    return g.name(province, lang) if province else code
 
 
 def _provinces(entity: Entity) -> frozenset[str]:
@@ -858,65 +557,3 @@ def _places(
         if province:
             located.add(province)
     return frozenset(named), frozenset(located)
-
-
-def _type_infos(rows: Iterable[Statement]) -> dict[str, TypeInfo]:
-    names: dict[str, dict[str, str]] = {}
-    comments: dict[str, dict[str, str]] = {}
-    broader: dict[str, list[str]] = {}
-    for s in rows:
-        if not s.subject.startswith(ONTOLOGY):
-            continue
-        local = s.subject[len(ONTOLOGY) :]
-        names.setdefault(local, {})
-        lang = s.lang.split("-")[0] or "en"
-        if s.predicate in (RDFS + "label", SKOS + "prefLabel"):
-            names[local].setdefault(lang, s.value)
-        elif s.predicate in (RDFS + "comment", SKOS + "definition"):
-            comments.setdefault(local, {}).setdefault(lang, s.value)
-        elif s.predicate == RDFS + "subClassOf" and s.value.startswith(ONTOLOGY):
-            broader.setdefault(local, []).append(s.value[len(ONTOLOGY) :])
-    return {
-        local: TypeInfo(
-            local,
-            ONTOLOGY + local,
-            labels,
-            comments.get(local, {}).get("en", ""),
-            tuple(sorted(b for b in broader.get(local, []) if b != local)),
-        )
-        for local, labels in names.items()
-    }
-
-
-def _most_specific(types: set[str], infos: Mapping[str, TypeInfo]) -> tuple[str, ...]:
-    """The types of *types* that are no other's (transitive) superclass, ordered by
-    the reconciled type they are under, in the order of :data:`DEFAULT_TYPES` (a
-    medical university of the MOE list is a ``MedicalUniversity`` before a
-    ``HigherEducationInstitution``)."""
-
-    def ancestors(name: str, seen: set[str]) -> set[str]:
-        for parent in infos[name].broader if name in infos else ():
-            if parent not in seen:
-                seen.add(parent)
-                ancestors(parent, seen)
-        return seen
-
-    above: set[str] = set()
-    for name in types:
-        above |= ancestors(name, set())
-
-    def rank(name: str) -> int:
-        """The place in :data:`DEFAULT_TYPES` of the first reconciled type *name*
-        is or is under (after all of them if none)."""
-        reached = {name} | ancestors(name, set())
-        return min(
-            (i for i, top in enumerate(DEFAULT_TYPES) if top in reached),
-            default=len(DEFAULT_TYPES),
-        )
-
-    return tuple(
-        sorted(
-            (t for t in types if t not in above and t in infos),
-            key=lambda t: (rank(t), t),
-        )
-    )
