@@ -185,7 +185,8 @@ def run_update(
         ReservedGraph: it would change the ontology, shapes or inferred graph.
         WriteNotConforming: the result violates the shapes (nothing is changed).
     """
-    from mededkg.sandbox import WRITE_PRELOAD, WorkerFailed, run_isolated
+    from mededkg.answers import WorkerFailed
+    from mededkg.sandbox import WRITE_PRELOAD, run_isolated
 
     writable(config)
     text = prepare_update(

@@ -11,14 +11,9 @@ import json
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from mededkg.answers import NotRepresentable, OutOfMemory, WorkerFailed
 from mededkg.errors import MedEdKGError, QueryNotFound, QueryTimeout
-from mededkg.sandbox import (
-    ClientBusy,
-    NotRepresentable,
-    OutOfMemory,
-    Overloaded,
-    WorkerFailed,
-)
+from mededkg.sandbox import ClientBusy, Overloaded
 from mededkg.write import (
     GraphNotFound,
     ReservedGraph,

@@ -12,8 +12,8 @@ from flask import Response, abort, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from mededkg.answers import Answer
 from mededkg.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat, ResultFormat
-from mededkg.sandbox import Answer
 
 TRUNCATED_HEADER = "MedEdKG-Result-Truncated"
 _ALL_NAMES = [f.name for f in RESULT_FORMATS] + [f.name for f in RDF_FORMATS]

@@ -28,6 +28,7 @@ from flask import (
 )
 from rdflib import Graph
 
+from mededkg.answers import Job
 from mededkg.errors import QueryError
 from mededkg.export import serialize_quads
 from mededkg.formats import RDF_FORMATS, RdfFormat
@@ -41,7 +42,6 @@ from mededkg.namespaces import (
 from mededkg.namespaces import graph_name as short_graph_name
 from mededkg.ontodoc import describe
 from mededkg.query import INTERNAL, SelectResult, execute
-from mededkg.sandbox import Job
 from mededkg.stats import Stats, stats
 from mededkg.storage import Store
 from mededkg.terms import to_rdflib
