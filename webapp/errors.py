@@ -13,13 +13,9 @@ from werkzeug.exceptions import HTTPException
 
 from mededkg.answers import NotRepresentable, OutOfMemory, WorkerFailed
 from mededkg.errors import MedEdKGError, QueryNotFound, QueryTimeout
+from mededkg.payload import UnsupportedMediaType
 from mededkg.sandbox import ClientBusy, Overloaded
-from mededkg.write import (
-    GraphNotFound,
-    ReservedGraph,
-    UnsupportedMediaType,
-    WriteNotConforming,
-)
+from mededkg.write import GraphNotFound, ReservedGraph, WriteNotConforming
 from webapp.auth import NotAuthorized, WritesDisabled
 from webapp.negotiate import without_parameters
 

@@ -17,12 +17,12 @@ from werkzeug.datastructures import MIMEAccept, MultiDict
 
 from mededkg.export import serialize_quads
 from mededkg.formats import RDF_FORMATS, RdfFormat
+from mededkg.payload import parse_graph
 from mededkg.write import (
     GraphTarget,
     WriteResult,
     check_graph_iri,
     delete_graph,
-    parse_graph,
     post_graph,
     put_graph,
     read_graph,
