@@ -18,7 +18,7 @@ from mededkg import federation, isolation
 from mededkg.errors import QueryError, QueryTimeout
 from mededkg.guard import check_bounds
 from mededkg.settings import Config
-from mededkg.storage import QueryOutcome, Store
+from mededkg.storage import QueryOptions, QueryOutcome, Store
 from mededkg.storage.embedded import engine_failure
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -146,10 +146,12 @@ def _evaluate(
     deadline = time.monotonic() + limits.timeout
     outcome = store.query(
         sparql,
-        substitutions=substitutions,
-        default_graph=default_graph,
-        named_graphs=named_graphs,
-        base_iri=base_iri,
+        QueryOptions(
+            substitutions=substitutions or {},
+            default_graph=default_graph,
+            named_graphs=named_graphs,
+            base_iri=base_iri,
+        ),
     )
     try:
         return _collect(outcome, limits, deadline)

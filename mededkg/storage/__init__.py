@@ -18,7 +18,15 @@ from __future__ import annotations
 
 from mededkg.errors import ConfigError
 from mededkg.settings import Config
-from mededkg.storage.base import Backend, QueryOutcome, Store, StoreError, Term
+from mededkg.storage.base import (
+    NO_OPTIONS,
+    Backend,
+    QueryOptions,
+    QueryOutcome,
+    Store,
+    StoreError,
+    Term,
+)
 from mededkg.storage.embedded import EmbeddedBackend, EmbeddedStore
 from mededkg.storage.memory import MemoryBackend, MemoryStore
 
@@ -27,11 +35,13 @@ BACKENDS = ("embedded", "memory", "remote")
 
 __all__ = [
     "BACKENDS",
+    "NO_OPTIONS",
     "Backend",
     "EmbeddedBackend",
     "EmbeddedStore",
     "MemoryBackend",
     "MemoryStore",
+    "QueryOptions",
     "QueryOutcome",
     "Store",
     "StoreError",

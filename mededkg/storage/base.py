@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -21,6 +22,25 @@ QueryOutcome = (
 
 #: A term a query may bind or return.
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+@dataclass(frozen=True)
+class QueryOptions:
+    """How a query is evaluated besides its text (the same on every back-end)."""
+
+    #: values bound to variables before evaluation
+    substitutions: Mapping[str, Term] = field(default_factory=dict)
+    #: graph IRIs forming the default graph instead of the union (the protocol's
+    #: ``default-graph-uri``)
+    default_graph: Sequence[str] = ()
+    #: graph IRIs available to ``GRAPH`` (``named-graph-uri``)
+    named_graphs: Sequence[str] = ()
+    #: resolves relative IRIs in the query
+    base_iri: str | None = None
+
+
+#: A query's options when it has none.
+NO_OPTIONS = QueryOptions()
 
 
 class StoreError(MedEdKGError):
@@ -41,25 +61,9 @@ class Store(ABC):
     location: Path | None = None
 
     @abstractmethod
-    def query(
-        self,
-        sparql: str,
-        *,
-        substitutions: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal]
-        | None = None,
-        default_graph: Sequence[str] = (),
-        named_graphs: Sequence[str] = (),
-        base_iri: str | None = None,
-    ) -> QueryOutcome:
-        """Evaluate a SPARQL query; the default graph is the union of all graphs.
-
-        Args:
-            sparql: the query text.
-            substitutions: values bound to variables before evaluation.
-            default_graph: graph IRIs forming the default graph instead of the union
-                (the protocol's ``default-graph-uri``).
-            named_graphs: graph IRIs available to ``GRAPH`` (``named-graph-uri``).
-            base_iri: resolves relative IRIs in the query.
+    def query(self, sparql: str, options: QueryOptions = NO_OPTIONS) -> QueryOutcome:
+        """Evaluate a SPARQL query with *options* (:class:`QueryOptions`); the default
+        graph is the union of all graphs.
 
         Raises:
             QueryError: with the parser's message if the query is malformed.

@@ -16,7 +16,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -24,7 +24,14 @@ import pyoxigraph as ox
 from mededkg import isolation
 from mededkg.errors import QueryError, StoreNotFound
 from mededkg.guard import declares_dataset
-from mededkg.storage.base import Backend, QueryOutcome, Store, StoreError
+from mededkg.storage.base import (
+    NO_OPTIONS,
+    Backend,
+    QueryOptions,
+    QueryOutcome,
+    Store,
+    StoreError,
+)
 
 #: How many earlier builds to keep beside the current one (a server may still use one).
 KEEP_PREVIOUS_BUILDS = 1
@@ -73,34 +80,29 @@ class EmbeddedStore(Store):
         inner.bulk_extend(quads)
         return cls(inner)
 
-    def query(
-        self,
-        sparql: str,
-        *,
-        substitutions: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal]
-        | None = None,
-        default_graph: Sequence[str] = (),
-        named_graphs: Sequence[str] = (),
-        base_iri: str | None = None,
-    ) -> QueryOutcome:
+    def query(self, sparql: str, options: QueryOptions = NO_OPTIONS) -> QueryOutcome:
         """See :meth:`Store.query`."""
-        options: dict[str, object] = {}
-        if default_graph:
-            options["default_graph"] = graph_nodes(default_graph, "default-graph-uri")
+        engine: dict[str, object] = {}
+        if options.default_graph:
+            engine["default_graph"] = graph_nodes(
+                options.default_graph, "default-graph-uri"
+            )
         elif not declares_dataset(sparql):
             # The union of the named graphs is the default graph, unless the query
             # names its own dataset with FROM / FROM NAMED.
-            options["use_default_graph_as_union"] = True
-        if named_graphs:
-            options["named_graphs"] = graph_nodes(named_graphs, "named-graph-uri")
-        if base_iri:
-            options["base_iri"] = base_iri
-        if substitutions:
-            options["substitutions"] = {
-                ox.Variable(name): term for name, term in substitutions.items()
+            engine["use_default_graph_as_union"] = True
+        if options.named_graphs:
+            engine["named_graphs"] = graph_nodes(
+                options.named_graphs, "named-graph-uri"
+            )
+        if options.base_iri:
+            engine["base_iri"] = options.base_iri
+        if options.substitutions:
+            engine["substitutions"] = {
+                ox.Variable(name): term for name, term in options.substitutions.items()
             }
         try:
-            return self._inner.query(sparql, **options)  # type: ignore[arg-type]
+            return self._inner.query(sparql, **engine)  # type: ignore[arg-type]
         except SyntaxError as error:
             raise QueryError(f"malformed query: {error}") from error
         except ValueError as error:

@@ -4,7 +4,7 @@ start (tests and tiny graphs), queried with rdflib's SPARQL engine."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,13 @@ from rdflib.plugins.sparql.sparql import QueryContext, SPARQLError
 from rdflib.term import Identifier, Node, Variable
 
 from mededkg.errors import QueryError, StoreNotFound
-from mededkg.storage.base import Backend, QueryOutcome, Store, Term
+from mededkg.storage.base import (
+    NO_OPTIONS,
+    Backend,
+    QueryOptions,
+    QueryOutcome,
+    Store,
+)
 from mededkg.terms import XSD_STRING, to_oxigraph, to_rdflib
 
 #: The datasets of the memory back-end in this process, by store path: a build and the
@@ -107,30 +113,22 @@ class MemoryStore(Store):
         """The rdflib dataset (do not change it)."""
         return self._dataset
 
-    def query(
-        self,
-        sparql: str,
-        *,
-        substitutions: Mapping[str, Term] | None = None,
-        default_graph: Sequence[str] = (),
-        named_graphs: Sequence[str] = (),
-        base_iri: str | None = None,
-    ) -> QueryOutcome:
+    def query(self, sparql: str, options: QueryOptions = NO_OPTIONS) -> QueryOutcome:
         """Evaluate a SPARQL query with rdflib; see :meth:`Store.query`.
 
         Raises:
             QueryError: with the parser's message if the query is malformed.
         """
         bindings = {
-            name: to_rdflib(term) for name, term in (substitutions or {}).items()
+            name: to_rdflib(term) for name, term in options.substitutions.items()
         }
         with self._lock:
             try:
-                parsed = translateQuery(parseQuery(sparql), base=base_iri)
+                parsed = translateQuery(parseQuery(sparql), base=options.base_iri)
             except Exception as error:  # pyparsing raises several unrelated types
                 raise QueryError(f"malformed query: {error}") from error
             context = self._context(
-                parsed.algebra, bindings, default_graph, named_graphs
+                parsed.algebra, bindings, options.default_graph, options.named_graphs
             )
             context.prologue = parsed.prologue
             try:

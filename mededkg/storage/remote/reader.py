@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from typing import IO, Any
 
 import pyoxigraph as ox
@@ -15,7 +15,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from mededkg.errors import QueryError, QueryTimeout
 from mededkg.guard import declares_dataset
-from mededkg.storage.base import QueryOutcome, Store, Term
+from mededkg.storage.base import NO_OPTIONS, QueryOptions, QueryOutcome, Store
 from mededkg.storage.remote.http import (
     TRANSFER_TIMEOUT,
     Endpoints,
@@ -71,15 +71,7 @@ class RemoteStore(Store):
         self._graphs: tuple[str, ...] | None = None
         self._graphs_read = 0.0
 
-    def query(
-        self,
-        sparql: str,
-        *,
-        substitutions: Mapping[str, Term] | None = None,
-        default_graph: Sequence[str] = (),
-        named_graphs: Sequence[str] = (),
-        base_iri: str | None = None,
-    ) -> QueryOutcome:
+    def query(self, sparql: str, options: QueryOptions = NO_OPTIONS) -> QueryOutcome:
         """Send a query to the server; see :meth:`Store.query`.
 
         Raises:
@@ -87,18 +79,22 @@ class RemoteStore(Store):
             QueryTimeout: no complete answer within the time limit.
             RemoteUnavailable: the server cannot be reached.
         """
-        text = bind_values(sparql, substitutions or {})
-        if base_iri:
-            text = f"BASE <{base_iri}>\n{text}"
+        text = bind_values(sparql, options.substitutions)
+        if options.base_iri:
+            text = f"BASE <{options.base_iri}>\n{text}"
         params: list[tuple[str, str]] = [("query", text)]
-        if self.union_default_graph and not default_graph and not named_graphs:
+        if (
+            self.union_default_graph
+            and not options.default_graph
+            and not options.named_graphs
+        ):
             pass  # the server's own default dataset is the union of its graphs
-        elif default_graph or not declares_dataset(sparql):
+        elif options.default_graph or not declares_dataset(sparql):
             ours = self.named_graphs()
-            params += [("default-graph-uri", g) for g in default_graph or ours]
-            params += [("named-graph-uri", g) for g in named_graphs or ours]
+            params += [("default-graph-uri", g) for g in options.default_graph or ours]
+            params += [("named-graph-uri", g) for g in options.named_graphs or ours]
         else:
-            params += [("named-graph-uri", g) for g in named_graphs]
+            params += [("named-graph-uri", g) for g in options.named_graphs]
         graph = query_form(sparql) in ("CONSTRUCT", "DESCRIBE")
         return self._send_query(params, timeout=self.timeout, graph=graph)
 
