@@ -10,8 +10,8 @@ built from an independent signal, with the matcher denied that signal.
    normalised Chinese name (or alias) equals the MOE name, exactly one active record
    (the importer's join rule, on all 2,756 rows). The matcher then runs with every
    name form the MOE list gives (its Chinese name — so also its pinyin and its
-   reading, :mod:`mededkg.similarity` — and its machine-translated English name) and
-   its city, against the ROR records WITHOUT their Chinese-character names and
+   reading, :mod:`mededkg.matching.similarity` — and its machine-translated English
+   name) and its city, against the ROR records WITHOUT their Chinese-character names and
    without web domains: ROR's English names, aliases, acronyms, other-language
    labels, romanisations and places. This is the case the linker is for: a dataset
    that names Chinese institutions in Latin letters only.
@@ -48,11 +48,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mededkg import gazetteer, lexicon, names  # noqa: E402
+from mededkg import names  # noqa: E402
 from mededkg.importer.common import read_csv  # noqa: E402
 from mededkg.importer.institutions import join  # noqa: E402
 from mededkg.importer.ror import read_records  # noqa: E402
-from mededkg.link import (  # noqa: E402
+from mededkg.matching import gazetteer, lexicon  # noqa: E402
+from mededkg.matching.link import (  # noqa: E402
     Entity,
     Matcher,
     TargetRecord,
@@ -72,7 +73,7 @@ MOE = SOURCES / "china-heis-moe" / "china_heis_moe_list.csv"
 RESULTS = ROOT / "bench" / "results" / "link_quality.json"
 GOLD_SPLIT = ROOT / "bench" / "data" / "link-gold-moe-ror.{}.tsv"
 
-#: The threshold `mededkg link` uses (mededkg.link.Thresholds().accept).
+#: The threshold `mededkg link` uses (mededkg.matching.link.Thresholds().accept).
 CHOSEN = Thresholds().accept
 SWEEP = (0.80, 0.85, 0.88, 0.90, 0.92, 0.95)
 

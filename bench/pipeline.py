@@ -1,8 +1,8 @@
 """One measured build: each step of ``mededkg build`` timed, with its peak memory.
 
-Runs the library's own step functions in the order :func:`mededkg.build.build` runs
-them (load → reason → validate → store, then the downloads), so each step can be timed
-and its peak resident memory sampled (a thread reads ``psutil`` RSS every 20 ms).
+Runs the library's own step functions in the order :func:`mededkg.pipeline.build.build`
+runs them (load → reason → validate → store, then the downloads), so each step can be
+timed and its peak resident memory sampled (a thread reads ``psutil`` RSS every 20 ms).
 Above ``--stream-above`` triples the rdflib-based steps would not fit in memory
 (rdflib holds ~1.5 KB per triple): the build then streams the files straight into
 Oxigraph (``bulk_load``) and skips reasoning and validation, saying so in the result.
@@ -29,10 +29,10 @@ from typing import IO, Any, cast
 import psutil
 import pyoxigraph as ox
 
-from mededkg import build as build_module
-from mededkg.dumps import dumps_folder, write_dumps
 from mededkg.namespaces import INFERRED_GRAPH, SHAPES_GRAPH, graph_iri, graph_name
-from mededkg.reason import reason
+from mededkg.pipeline import build as build_module
+from mededkg.pipeline.dumps import dumps_folder, write_dumps
+from mededkg.pipeline.reason import reason
 from mededkg.settings import Config, load_config
 from mededkg.storage import EmbeddedStore
 from mededkg.storage.embedded import write_store

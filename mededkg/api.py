@@ -15,9 +15,9 @@ from oxrdflib import OxigraphStore
 from rdflib import Dataset, Graph, Literal, URIRef
 
 from mededkg.errors import QueryError
-from mededkg.namedqueries import NamedQuery, resolve_query
 from mededkg.namespaces import graph_iri
-from mededkg.query import QueryResult, SelectResult, Term, execute, limits_for
+from mededkg.query.gate import QueryResult, SelectResult, Term, execute, limits_for
+from mededkg.query.namedqueries import NamedQuery, resolve_query
 from mededkg.resources import queries_dir
 from mededkg.settings import Config, load_config
 from mededkg.storage import EmbeddedStore

@@ -26,21 +26,26 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from mededkg import build as build_module
 from mededkg.errors import MedEdKGError, StoreNotFound, ValidationFailed
-from mededkg.export import (
+from mededkg.matching.link import ENTITY_CLASSES as ENTITY_KINDS
+from mededkg.matching.link import TARGET_KINDS, Thresholds
+from mededkg.namespaces import graph_iri, graph_name
+from mededkg.pipeline import build as build_module
+from mededkg.pipeline.export import (
     graphs_lost,
     select_quads,
     serialize_quads,
     write_atomically,
 )
-from mededkg.formats import RESULT_FORMATS, rdf_format, rdf_format_names, result_format
-from mededkg.link import ENTITY_CLASSES as ENTITY_KINDS
-from mededkg.link import TARGET_KINDS, Thresholds
-from mededkg.load import Source
-from mededkg.namedqueries import resolve_query
-from mededkg.namespaces import graph_iri, graph_name
-from mededkg.query import (
+from mededkg.pipeline.load import Source
+from mededkg.pipeline.stats import stats as compute_stats
+from mededkg.query.formats import (
+    RESULT_FORMATS,
+    rdf_format,
+    rdf_format_names,
+    result_format,
+)
+from mededkg.query.gate import (
     AskResult,
     GraphResult,
     Limits,
@@ -48,8 +53,9 @@ from mededkg.query import (
     execute,
     limits_for,
 )
+from mededkg.query.namedqueries import resolve_query
+from mededkg.query.results import serialize_graph, serialize_results
 from mededkg.resources import queries_dir
-from mededkg.results import serialize_graph, serialize_results
 from mededkg.settings import (
     SERVER_ONLY,
     SETTINGS,
@@ -58,7 +64,6 @@ from mededkg.settings import (
     load_config,
     settings_markdown,
 )
-from mededkg.stats import stats as compute_stats
 from mededkg.storage import Store, backend_for, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -461,7 +466,7 @@ def import_programmes_command(csv_file: Path, output: Path) -> None:
 def docs(config: Config, output: Path | None) -> None:
     """Generate the ontology documentation page (from ontology/ and its shapes) and
     docs/settings.md (from the settings table)."""
-    from mededkg.ontodoc import from_files, render_html
+    from mededkg.pipeline.ontodoc import from_files, render_html
 
     target = output or config.root / "docs" / "ontology.html"
     write_atomically(target, render_html(from_files(config.root)).encode())
@@ -618,7 +623,7 @@ def link(
     the next build) and data/links/review/<entities>-<target>.review.tsv (never
     loaded). Re-running with the same inputs gives the same bytes.
     """
-    from mededkg import link as linking
+    from mededkg.matching import link as linking
 
     if date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
         raise click.UsageError(f"--date takes YYYY-MM-DD, got {date!r}")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mededkg.validate import ValidationReport
+    from mededkg.pipeline.validate import ValidationReport
 
 
 class MedEdKGError(Exception):

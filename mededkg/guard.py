@@ -3,7 +3,7 @@ the few text edits the protocol needs (``FROM`` present?, ``USING`` insertion).
 
 None of this decides what a query may reach: the processes that evaluate queries
 have no network (:mod:`mededkg.isolation`), and where one has, rdflib's parser
-decides (:mod:`mededkg.federation`). The tokeniser only serves convenience.
+decides (:mod:`mededkg.query.federation`). The tokeniser only serves convenience.
 """
 
 from __future__ import annotations

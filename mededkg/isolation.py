@@ -16,7 +16,8 @@ Both are irreversible for the process and its threads. :func:`verify` then tries
 reach the loopback interface: only a failure other than "connection refused" counts
 as isolated. :func:`probe` runs all of this in a throwaway child at start, so the
 server knows (and says) what the host gives; where neither works, the network stays
-open and :mod:`mededkg.federation` refuses every query it cannot check (fail closed).
+open and :mod:`mededkg.query.federation` refuses every query it cannot check (fail
+closed).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
-from mededkg.build import build
+from mededkg.pipeline.build import build
 from mededkg.resources import default_root
 from mededkg.settings import Config, load_config
 from mededkg.storage import EmbeddedStore, Store

@@ -83,7 +83,7 @@ def test_only_the_gate_calls_the_stores_query_method() -> None:
                     and "store" in ast.unparse(node.func.value).lower()
                 ):
                     callers.add(name)
-    assert callers == {"mededkg.query"}
+    assert callers == {"mededkg.query.gate"}
 
 
 def _cycles(package: str) -> list[list[str]]:

@@ -21,13 +21,13 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from mededkg.build import build
 from mededkg.cli import main
 from mededkg.errors import ConfigError, QueryError, QueryTimeout, StoreNotFound
-from mededkg.export import select_quads, serialize_quads
-from mededkg.formats import RDF_FORMATS
-from mededkg.namedqueries import resolve_query
-from mededkg.query import AskResult, GraphResult, Limits, SelectResult, execute
+from mededkg.pipeline.build import build
+from mededkg.pipeline.export import select_quads, serialize_quads
+from mededkg.query.formats import RDF_FORMATS
+from mededkg.query.gate import AskResult, GraphResult, Limits, SelectResult, execute
+from mededkg.query.namedqueries import resolve_query
 from mededkg.resources import default_root, queries_dir
 from mededkg.settings import Config
 from mededkg.storage import EmbeddedStore, Store, backend_for, open_store

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from rdflib import Graph
 
 from mededkg.cli import main
-from mededkg.formats import rdf_format_names
+from mededkg.query.formats import rdf_format_names
 from mededkg.settings import SETTINGS, Config
 from tests.conftest import FIXTURE_ROOT
 

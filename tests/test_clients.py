@@ -26,8 +26,8 @@ from rdflib.query import ResultRow
 from rdflib.term import Node
 from SPARQLWrapper import JSON, SPARQLWrapper
 
-from mededkg.namedqueries import NamedQuery, named_queries
-from mededkg.query import Limits, SelectResult, execute
+from mededkg.query.gate import Limits, SelectResult, execute
+from mededkg.query.namedqueries import NamedQuery, named_queries
 from mededkg.resources import default_root, queries_dir
 from mededkg.settings import Config
 from mededkg.storage import EmbeddedStore

@@ -16,11 +16,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mededkg.build import build
 from mededkg.importer.institutions import is_medical
+from mededkg.matching.sssom import expand, read_sssom
+from mededkg.pipeline.build import build
 from mededkg.resources import default_root
 from mededkg.settings import Config
-from mededkg.sssom import expand, read_sssom
 from tests.conftest import make_config, run_named, sparql_select
 from webapp import create_app
 

@@ -35,7 +35,7 @@ import requests
 from click.testing import CliRunner
 
 from mededkg.cli import main as cli_main
-from mededkg.sandbox import QueryPool
+from mededkg.query.sandbox import QueryPool
 from mededkg.settings import Config
 from tests.conftest import FIXTURE_ROOT, _serve, make_config, private_store
 from tests.test_safety import Canary

@@ -20,13 +20,13 @@ from rdflib.namespace import DCTERMS, VOID
 from rdflib.term import Node
 from werkzeug.test import TestResponse
 
-from mededkg.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat
+from mededkg.matching.sssom import expand, read_sssom
+from mededkg.pipeline.void import void_description
+from mededkg.query.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat
 from mededkg.resources import default_root
 from mededkg.settings import Config
-from mededkg.sssom import expand, read_sssom
 from mededkg.storage import Store
 from mededkg.terms import to_rdflib
-from mededkg.void import void_description
 from tests.conftest import sparql_select
 from webapp import create_app
 from webapp.urls import CONFIG_KEY

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
-from mededkg.dumps import DATASET_STEM, dumps_folder, read_index, write_dumps
-from mededkg.formats import RDF_FORMATS
+from mededkg.pipeline.dumps import DATASET_STEM, dumps_folder, read_index, write_dumps
+from mededkg.query.formats import RDF_FORMATS
 from mededkg.settings import Config
 from mededkg.storage import EmbeddedStore, Store
 from mededkg.terms import to_rdflib
@@ -113,8 +113,8 @@ def test_unlisted_files_are_never_served(client: FlaskClient) -> None:
 def test_a_failed_build_keeps_the_previous_dumps(
     fixture_config: Config, tmp_path: Path
 ) -> None:
-    from mededkg.build import build
     from mededkg.errors import ValidationFailed
+    from mededkg.pipeline.build import build
 
     config = fixture_config.replace(store_path=tmp_path / "store")
     build(config)

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mededkg import isolation
-from mededkg.sandbox import run_isolated
+from mededkg.query.sandbox import run_isolated
 from mededkg.settings import Config
 from tests.conftest import _serve, make_config, private_store
 from tests.test_safety import Canary

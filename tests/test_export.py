@@ -12,8 +12,13 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from mededkg.errors import ExportError
-from mededkg.export import graphs_lost, select_quads, serialize_quads, write_atomically
-from mededkg.formats import RDF_FORMATS, rdf_format
+from mededkg.pipeline.export import (
+    graphs_lost,
+    select_quads,
+    serialize_quads,
+    write_atomically,
+)
+from mededkg.query.formats import RDF_FORMATS, rdf_format
 from mededkg.storage import Store
 from mededkg.terms import to_oxigraph, to_rdflib
 

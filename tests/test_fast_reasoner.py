@@ -1,4 +1,5 @@
-"""The fast reasoner (mededkg.rules) entails what owlrl entails where it matters.
+"""The fast reasoner (mededkg.pipeline.rules) entails what owlrl entails where it
+matters.
 
 On the real graph both reasoners must give the same rows to every competency query
 and to catalogue-completeness; on LUBM(1) the fast reasoner must give every reference
@@ -18,10 +19,10 @@ import pytest
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, Namespace
 from rdflib.collection import Collection
 
-from mededkg.build import graph_iris, load_dataset
 from mededkg.errors import ConfigError
 from mededkg.namespaces import SHAPES_GRAPH, graph_name
-from mededkg.reason import reason
+from mededkg.pipeline.build import graph_iris, load_dataset
+from mededkg.pipeline.reason import reason
 from mededkg.settings import load_config
 from mededkg.terms import to_oxigraph, to_rdflib
 

@@ -12,7 +12,7 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from mededkg.namedqueries import named_query
+from mededkg.query.namedqueries import named_query
 from mededkg.resources import queries_dir
 from mededkg.settings import Config
 from mededkg.storage import EmbeddedStore, Store

@@ -4,8 +4,8 @@ the endpoint answer 500.
 
 Graphs mix Chinese and other Unicode text, language tags, custom datatypes,
 blank-node cycles and RDF lists. Each round-trip serializes with
-:func:`mededkg.export.serialize_quads`, parses back with Oxigraph and compares the
-RDFC-1.0 canonical forms (equal as sets of quads); Turtle, N-Triples and RDF/XML are
+:func:`mededkg.pipeline.export.serialize_quads`, parses back with Oxigraph and compares
+the RDFC-1.0 canonical forms (equal as sets of quads); Turtle, N-Triples and RDF/XML are
 also parsed by rdflib and compared with :func:`rdflib.compare.isomorphic`.
 
 Profiles: ``ci`` (default, 25 examples per format) and ``bench`` (100, set
@@ -30,8 +30,8 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from mededkg.errors import ExportError
-from mededkg.export import graphs_lost, serialize_quads
-from mededkg.formats import RDF_FORMATS, RdfFormat
+from mededkg.pipeline.export import graphs_lost, serialize_quads
+from mededkg.query.formats import RDF_FORMATS, RdfFormat
 from mededkg.settings import Config
 from tests.conftest import _serve
 from webapp import create_app

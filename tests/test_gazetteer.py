@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from mededkg import gazetteer
-from mededkg import link as linking
-from mededkg.gazetteer import CONFLICT, EQUAL, Place
-from mededkg.reconcile import RDFS, Index, Query, Statement
+from mededkg.matching import gazetteer
+from mededkg.matching import link as linking
+from mededkg.matching.gazetteer import CONFLICT, EQUAL, Place
+from mededkg.matching.reconcile import RDFS, Index, Query, Statement
 from tests.test_reconcile import post_queries
 
 #: The issue's examples: a query, the institution it names (its Chinese and English

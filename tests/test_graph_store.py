@@ -11,8 +11,8 @@ import requests
 from flask.testing import FlaskClient
 from rdflib import Graph
 
-from mededkg.build import build
-from mededkg.formats import RDF_FORMATS
+from mededkg.pipeline.build import build
+from mededkg.query.formats import RDF_FORMATS
 from mededkg.settings import Config
 from tests.conftest import FIXTURE_ROOT, _serve, make_config
 from tests.test_write import AUTH, BASE, M, fresh_config

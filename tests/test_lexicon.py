@@ -1,12 +1,12 @@
-"""The word table learned from names in both scripts (mededkg.lexicon) and its use by
-`mededkg link --translate`."""
+"""The word table learned from names in both scripts (mededkg.matching.lexicon) and its
+use by `mededkg link --translate`."""
 
 from __future__ import annotations
 
 import functools
 
-from mededkg import lexicon
-from mededkg import link as linking
+from mededkg.matching import lexicon
+from mededkg.matching import link as linking
 from mededkg.resources import default_root
 
 ROR_SOURCES = default_root() / "data" / "sources" / "ror-china"

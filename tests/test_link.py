@@ -14,16 +14,16 @@ from click.testing import CliRunner
 from rdflib import OWL, SKOS, URIRef
 from rdflib.namespace import VOID
 
-from mededkg import link as linking
-from mededkg.build import build
 from mededkg.cli import main
-from mededkg.load import project_sources
+from mededkg.matching import link as linking
+from mededkg.matching.sssom import read_sssom, sssom_to_graph
 from mededkg.namespaces import LINKS_GRAPH, SSSOM, graph_iri
-from mededkg.query import Limits, SelectResult, execute
+from mededkg.pipeline.build import build
+from mededkg.pipeline.load import project_sources
+from mededkg.pipeline.void import void_description
+from mededkg.query.gate import Limits, SelectResult, execute
 from mededkg.resources import default_root
-from mededkg.sssom import read_sssom, sssom_to_graph
 from mededkg.storage import EmbeddedStore
-from mededkg.void import void_description
 from tests.conftest import FIXTURE_ROOT, make_config
 
 HERE = Path(__file__).parent / "data" / "link"

@@ -8,8 +8,8 @@ import pytest
 from rdflib import Literal, URIRef
 
 from mededkg.errors import LoadError
-from mededkg.load import Source, added_sources, load, project_sources
 from mededkg.namespaces import graph_iri
+from mededkg.pipeline.load import Source, added_sources, load, project_sources
 from tests.conftest import FIXTURE_ROOT
 
 BASE = "https://w3id.org/mededkg/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mededkg import names
+from mededkg.matching import names
 
 
 @pytest.mark.parametrize(

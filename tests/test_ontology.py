@@ -92,14 +92,14 @@ def test_only_rl_friendly_class_expressions(ontology: Graph) -> None:
 
 
 def test_generated_docs_are_up_to_date() -> None:
-    from mededkg.ontodoc import from_files, render_html
+    from mededkg.pipeline.ontodoc import from_files, render_html
 
     committed = (default_root() / "docs" / "ontology.html").read_text(encoding="utf-8")
     assert render_html(from_files(default_root())) == committed, "run `mededkg docs`"
 
 
 def test_docs_show_both_languages_axioms_and_shapes() -> None:
-    from mededkg.ontodoc import from_files
+    from mededkg.pipeline.ontodoc import from_files
 
     doc = from_files(default_root())
     hospital = next(t for t in doc.classes if t.name == "Hospital")

@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from mededkg.formats import RDF_FORMATS, RESULT_FORMATS
-from mededkg.namedqueries import PARAM_TYPES, named_queries
+from mededkg.query.formats import RDF_FORMATS, RESULT_FORMATS
+from mededkg.query.namedqueries import PARAM_TYPES, named_queries
 from mededkg.resources import queries_dir
 from mededkg.settings import Config
 from webapp import create_app

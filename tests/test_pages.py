@@ -9,8 +9,8 @@ import requests
 from flask.testing import FlaskClient
 from rdflib import Graph, URIRef
 
-from mededkg.build import build
-from mededkg.stats import Stats
+from mededkg.pipeline.build import build
+from mededkg.pipeline.stats import Stats
 from mededkg.storage import Store
 from tests.conftest import FIXTURE_ROOT, _serve, make_config, sparql_select
 from webapp import create_app, pages

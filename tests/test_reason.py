@@ -5,7 +5,7 @@ from __future__ import annotations
 from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL
 
-from mededkg.reason import reason
+from mededkg.pipeline.reason import reason
 
 EX = Namespace("http://example.org/")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mededkg.query import AskResult, Limits, execute
+from mededkg.query.gate import AskResult, Limits, execute
 from mededkg.settings import Config
 from mededkg.storage import EmbeddedStore, Store
 
@@ -98,7 +98,7 @@ def test_property_chain_files_programmes_under_broader_disciplines(
 ) -> None:
     from rdflib import Graph, Namespace, URIRef
 
-    from mededkg.reason import reason
+    from mededkg.pipeline.reason import reason
     from mededkg.resources import default_root, ontology_dir
 
     med = Namespace("https://w3id.org/mededkg/ontology#")
@@ -120,7 +120,7 @@ def test_property_chain_files_programmes_under_broader_disciplines(
 def test_domain_range_and_orientation_restriction_on_a_bare_resource() -> None:
     from rdflib import RDF, Graph, Namespace, URIRef
 
-    from mededkg.reason import reason
+    from mededkg.pipeline.reason import reason
     from mededkg.resources import default_root, ontology_dir
 
     med = Namespace("https://w3id.org/mededkg/ontology#")

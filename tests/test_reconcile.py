@@ -23,8 +23,8 @@ from jsonschema import Draft7Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from mededkg.names import normalise
-from mededkg.reconcile import (
+from mededkg.matching.names import normalise
+from mededkg.matching.reconcile import (
     PROPERTIES,
     RDFS,
     Constraint,
@@ -385,7 +385,7 @@ def test_manifest_urls_start_with_public_base_url(
     manifest = client.get("/reconcile", base_url="http://evil.example/").get_json()
     assert manifest["view"]["url"] == "https://kg.example.org/mededkg/{{id}}"
     assert manifest["preview"]["url"].startswith(
-        "https://kg.example.org/mededkg/reconcile/preview?"
+        "https://kg.example.org/mededkg/matching/reconcile/preview?"
     )
     assert manifest["suggest"]["entity"]["service_url"] == (
         "https://kg.example.org/mededkg/reconcile"
@@ -662,7 +662,7 @@ def test_candidates_carry_their_features_and_why(repo_live_url: str) -> None:
     )
     pinyin = top(answer, "q0")
     features = {f["id"]: f["value"] for f in pinyin["features"]}
-    assert features["name"] == 97.0  # the same pinyin (mededkg.similarity)
+    assert features["name"] == 97.0  # the same pinyin (mededkg.matching.similarity)
     assert features["type"] is True and features["unique"] is True
     assert "read the same in pinyin" in pinyin["description"]
     by_code = {f["id"]: f["value"] for f in top(answer, "q1")["features"]}

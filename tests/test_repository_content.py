@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from mededkg.federation import query_services
-from mededkg.load import project_sources
-from mededkg.namedqueries import named_queries
-from mededkg.query import Limits, SelectResult, execute
+from mededkg.pipeline.load import project_sources
+from mededkg.query.federation import query_services
+from mededkg.query.gate import Limits, SelectResult, execute
+from mededkg.query.namedqueries import named_queries
 from mededkg.resources import default_root, queries_dir
 from mededkg.settings import Config
 from mededkg.storage import EmbeddedStore, Store

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from rdflib import RDF, Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
-from mededkg.formats import RDF_FORMATS, RdfFormat
+from mededkg.query.formats import RDF_FORMATS, RdfFormat
 
 BASE = "https://w3id.org/mededkg/"
 INSTITUTION = "id/institution/4111010025"

@@ -12,7 +12,7 @@ from multiprocessing.connection import Connection
 
 import pytest
 
-from mededkg.sandbox import READY, _await_answer, _cpu_seconds, _Worker
+from mededkg.query.sandbox import READY, _await_answer, _cpu_seconds, _Worker
 
 linux_only = pytest.mark.skipif(
     not os.path.exists("/proc/self/stat"), reason="reads CPU time from Linux's /proc"

@@ -9,8 +9,8 @@ import pytest
 from pyshacl import validate as pyshacl_validate
 from rdflib import Graph
 
+from mededkg.pipeline.validate import validate
 from mededkg.resources import default_root, ontology_dir, shapes_dir
-from mededkg.validate import validate
 
 PREFIXES = """
 @prefix mededkg: <https://w3id.org/mededkg/ontology#> .
@@ -388,7 +388,7 @@ def test_shape_catches_bad_instance(
 def test_every_data_class_has_a_node_shape(shapes: Graph) -> None:
     from rdflib import RDF, URIRef
 
-    from mededkg.load import project_sources
+    from mededkg.pipeline.load import project_sources
 
     data = Graph()
     for source in project_sources(default_root()):

@@ -1,12 +1,13 @@
 """The one name comparison behind `mededkg link`, `/reconcile` and search
-(:mod:`mededkg.similarity`): each score rule with a name pair from the sources."""
+(:mod:`mededkg.matching.similarity`): each score rule with a name pair from the
+sources."""
 
 from __future__ import annotations
 
 import pytest
 
-from mededkg import similarity
-from mededkg.similarity import (
+from mededkg.matching import similarity
+from mededkg.matching.similarity import (
     EQUAL,
     EQUAL_BUT_SPACES,
     FOLDED,

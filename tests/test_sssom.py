@@ -20,16 +20,16 @@ from rdflib import OWL, RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from mededkg.cli import main
-from mededkg.link.model import LINK_COLUMNS
-from mededkg.namespaces import DCTERMS, SKOS, SSSOM
-from mededkg.resources import default_root
-from mededkg.sssom import (
+from mededkg.matching.link.model import LINK_COLUMNS
+from mededkg.matching.sssom import (
     SLOT_KINDS,
     contradicted_slots,
     read_sssom,
     sssom_to_graph,
     write_sssom,
 )
+from mededkg.namespaces import DCTERMS, SKOS, SSSOM
+from mededkg.resources import default_root
 from tests.conftest import FIXTURE_ROOT
 
 LINKS = default_root() / "data" / "links"

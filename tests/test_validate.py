@@ -6,7 +6,7 @@ import json
 
 from rdflib import Graph
 
-from mededkg.validate import validate
+from mededkg.pipeline.validate import validate
 
 SHAPES = """
 @prefix sh: <http://www.w3.org/ns/shacl#> .

@@ -32,7 +32,7 @@ from rdflib.compare import isomorphic
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.query import Result
 
-from mededkg.build import build
+from mededkg.pipeline.build import build
 from mededkg.settings import Config
 from tests.conftest import FIXTURE_ROOT, _serve, make_config
 from tests.w3c_manifest import (

@@ -17,18 +17,18 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from mededkg.build import build
 from mededkg.namespaces import graph_iri
-from mededkg.settings import Config
-from mededkg.storage import EmbeddedStore
-from mededkg.storage.embedded import builds_dir, write_lock
-from mededkg.write import (
+from mededkg.pipeline.build import build
+from mededkg.pipeline.write import (
     UpdateError,
     WriteError,
     post_graph,
     prepare_update,
     run_update,
 )
+from mededkg.settings import Config
+from mededkg.storage import EmbeddedStore
+from mededkg.storage.embedded import builds_dir, write_lock
 from tests.conftest import FIXTURE_ROOT, _serve, make_config
 from tests.serving import kill_session, start_serve
 from webapp import create_app
@@ -420,7 +420,7 @@ _WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from mededkg.settings import load_config
-    from mededkg.write import run_update
+    from mededkg.pipeline.write import run_update
 
     config = load_config({"root": sys.argv[1], "store_path": sys.argv[2]}, {})
     for n in range(1000):

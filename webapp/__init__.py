@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mededkg.errors import ConfigError
 from mededkg.isolation import Isolation, probe
-from mededkg.sandbox import QueryPool, start_fork_server
+from mededkg.query.sandbox import QueryPool, start_fork_server
 from mededkg.settings import Config, load_config
 from mededkg.storage import Store, open_store
 from webapp import (  # pages: browsers, language, IRIs

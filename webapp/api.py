@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from mededkg.answers import Job
-from mededkg.namedqueries import NamedQuery, named_queries, named_query
+from mededkg.query.answers import Job
+from mededkg.query.namedqueries import NamedQuery, named_queries, named_query
 from mededkg.resources import queries_dir
 from webapp.context import state
 from webapp.negotiate import negotiate, respond

@@ -1,15 +1,16 @@
 """Who may write: the ``Authorization: Bearer`` token of the write endpoints.
 
 HTTP authentication belongs to the web layer; the core's write path
-(:mod:`mededkg.write`) applies a write it is given and knows nothing of headers.
+(:mod:`mededkg.pipeline.write`) applies a write it is given and knows nothing of
+headers.
 """
 
 from __future__ import annotations
 
 import hmac
 
+from mededkg.pipeline.write import WriteError
 from mededkg.settings import Config
-from mededkg.write import WriteError
 
 _READ_ONLY = (
     "the endpoint is read-only; writes need a configured update_token "

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from mededkg.names import normalise
+from mededkg.matching.names import normalise
+from mededkg.matching.similarity import initials, pinyin
 from mededkg.namespaces import MEDEDKG
-from mededkg.similarity import initials, pinyin
 from webapp.i18n import ui_language
 from webapp.pages import (
     DEFAULT_EDITION,
@@ -101,9 +101,9 @@ class Institution:
     kinds: set[str] = field(default_factory=set)
     rules: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
-    #: the names as :func:`mededkg.names.normalise` compares them
+    #: the names as :func:`mededkg.matching.names.normalise` compares them
     keys: set[str] = field(default_factory=set)
-    #: the Chinese name's pinyin and its initials (:mod:`mededkg.similarity`)
+    #: the Chinese name's pinyin and its initials (:mod:`mededkg.matching.similarity`)
     pinyin: tuple[str, str] = ("", "")
 
     def teaches(self, which: str) -> bool:
@@ -123,8 +123,8 @@ class Institution:
     def matches(self, query: str) -> bool:
         """True if *query* is part of a Chinese or English name or of its pinyin,
         compared as the reconciliation service compares names
-        (:func:`mededkg.names.normalise`: case, width, traditional characters, tone
-        marks and punctuation do not count)."""
+        (:func:`mededkg.matching.names.normalise`: case, width, traditional characters,
+        tone marks and punctuation do not count)."""
         needle = normalise(query)
         compact = needle.replace(" ", "")
         return (

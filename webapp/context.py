@@ -15,12 +15,12 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from mededkg.answers import Answer, Job, answer, checked
 from mededkg.errors import QueryError
-from mededkg.federation import nested_message
 from mededkg.isolation import Isolation
-from mededkg.query import Limits, limits_for
-from mededkg.sandbox import QueryPool
+from mededkg.query.answers import Answer, Job, answer, checked
+from mededkg.query.federation import nested_message
+from mededkg.query.gate import Limits, limits_for
+from mededkg.query.sandbox import QueryPool
 from mededkg.settings import Config
 from mededkg.storage import EmbeddedStore, Store
 

@@ -24,16 +24,16 @@ from flask import (
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import VOID
 
-from mededkg.dumps import dumps_folder, read_index
-from mededkg.export import serialize_quads
-from mededkg.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat
-from mededkg.namedqueries import named_queries
 from mededkg.namespaces import FORMATS, PREFIXES, SD
+from mededkg.pipeline.dumps import dumps_folder, read_index
+from mededkg.pipeline.export import serialize_quads
+from mededkg.pipeline.void import dataset_iri, default_graph_triples, graph_sizes
+from mededkg.pipeline.void import void_description as build_void
+from mededkg.query.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat
+from mededkg.query.namedqueries import named_queries
 from mededkg.resources import queries_dir
 from mededkg.storage import Store
 from mededkg.terms import to_oxigraph
-from mededkg.void import dataset_iri, default_graph_triples, graph_sizes
-from mededkg.void import void_description as build_void
 from webapp.api import RESERVED
 from webapp.context import state
 from webapp.i18n import tr
@@ -42,7 +42,7 @@ from webapp.urls import public_url, public_url_for
 
 bp = Blueprint("describe", __name__)
 
-#: W3C format IRIs of the RDF formats of :data:`mededkg.formats.RDF_FORMATS`.
+#: W3C format IRIs of the RDF formats of :data:`mededkg.query.formats.RDF_FORMATS`.
 RDF_FORMAT_IRIS: dict[str, URIRef] = {
     "turtle": FORMATS.Turtle,
     "trig": FORMATS.TriG,
@@ -52,7 +52,8 @@ RDF_FORMAT_IRIS: dict[str, URIRef] = {
     "xml": FORMATS.RDF_XML,
 }
 
-#: W3C format IRIs of the results formats of :data:`mededkg.formats.RESULT_FORMATS`.
+#: W3C format IRIs of the results formats of
+#: :data:`mededkg.query.formats.RESULT_FORMATS`.
 RESULT_FORMAT_IRIS: dict[str, URIRef] = {
     "json": FORMATS.SPARQL_Results_JSON,
     "xml": FORMATS.SPARQL_Results_XML,

@@ -16,7 +16,7 @@ from flask import (
     send_file,
 )
 
-from mededkg.dumps import Dump, dumps_folder, find, read_index
+from mededkg.pipeline.dumps import Dump, dumps_folder, find, read_index
 from webapp.context import state
 from webapp.urls import public_url
 

@@ -11,11 +11,11 @@ import json
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from mededkg.answers import NotRepresentable, OutOfMemory, WorkerFailed
 from mededkg.errors import MedEdKGError, QueryNotFound, QueryTimeout
-from mededkg.payload import UnsupportedMediaType
-from mededkg.sandbox import ClientBusy, Overloaded
-from mededkg.write import GraphNotFound, ReservedGraph, WriteNotConforming
+from mededkg.pipeline.payload import UnsupportedMediaType
+from mededkg.pipeline.write import GraphNotFound, ReservedGraph, WriteNotConforming
+from mededkg.query.answers import NotRepresentable, OutOfMemory, WorkerFailed
+from mededkg.query.sandbox import ClientBusy, Overloaded
 from webapp.auth import NotAuthorized, WritesDisabled
 from webapp.negotiate import without_parameters
 

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 from flask import Flask, Response
 from werkzeug.wsgi import get_current_url
 
-from mededkg.answers import Answer, Job
 from mededkg.errors import MedEdKGError
+from mededkg.query.answers import Answer, Job
 from webapp import protocol, security
 from webapp.context import EXTENSION, AppState
 from webapp.negotiate import TRUNCATED_HEADER, accepted_formats, respond

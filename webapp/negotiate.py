@@ -1,8 +1,8 @@
 """Content negotiation for query results.
 
 ``Accept`` or a ``format=`` parameter picks the serialization from the one table of
-formats in :mod:`mededkg.formats`, before the query runs (the worker serializes), for
-both kinds of result a query may give."""
+formats in :mod:`mededkg.query.formats`, before the query runs (the worker serializes),
+for both kinds of result a query may give."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from flask import Response, abort, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from mededkg.answers import Answer
-from mededkg.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat, ResultFormat
+from mededkg.query.answers import Answer
+from mededkg.query.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat, ResultFormat
 
 TRUNCATED_HEADER = "MedEdKG-Result-Truncated"
 _ALL_NAMES = [f.name for f in RESULT_FORMATS] + [f.name for f in RDF_FORMATS]

@@ -3,7 +3,7 @@
 Paths come from the app's URL map (so a new route is never missing), named queries
 from ``queries/*.rq`` (one path each, its ``#+ params:`` as typed query parameters),
 media types and ``format=`` values from the one table of formats, and parameter
-schemas from the parameter types of :mod:`mededkg.namedqueries`.
+schemas from the parameter types of :mod:`mededkg.query.namedqueries`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from werkzeug.routing import Map, Rule
 
-from mededkg.formats import RDF_FORMATS, RESULT_FORMATS
-from mededkg.namedqueries import NamedQuery, Param
+from mededkg.query.formats import RDF_FORMATS, RESULT_FORMATS
+from mededkg.query.namedqueries import NamedQuery, Param
 
 OPENAPI_VERSION = "3.0.3"
 

@@ -28,10 +28,7 @@ from flask import (
 )
 from rdflib import Graph
 
-from mededkg.answers import Job
 from mededkg.errors import QueryError
-from mededkg.export import serialize_quads
-from mededkg.formats import RDF_FORMATS, RdfFormat
 from mededkg.namespaces import (
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
@@ -40,9 +37,12 @@ from mededkg.namespaces import (
     graph_iri,
 )
 from mededkg.namespaces import graph_name as short_graph_name
-from mededkg.ontodoc import describe
-from mededkg.query import INTERNAL, SelectResult, execute
-from mededkg.stats import Stats, stats
+from mededkg.pipeline.export import serialize_quads
+from mededkg.pipeline.ontodoc import describe
+from mededkg.pipeline.stats import Stats, stats
+from mededkg.query.answers import Job
+from mededkg.query.formats import RDF_FORMATS, RdfFormat
+from mededkg.query.gate import INTERNAL, SelectResult, execute
 from mededkg.storage import Store
 from mededkg.terms import to_rdflib
 from webapp.context import state

@@ -10,11 +10,11 @@
 
 Every GET answers JSONP with ``callback=`` (a strictly checked JavaScript name); every
 path allows any origin (CORS) and answers preflight requests. Ids are IRIs without the
-base (``id/institution/4111010023``, see :mod:`mededkg.reconcile`), so the manifest's
-``view`` template is this server's resource page; the manifest's URLs start with the
-public base URL of the settings (:mod:`webapp.urls`), never the request's ``Host``.
-Malformed requests get the project's one error shape (400 with what is wrong, for
-non-finite or huge numbers and absurdly deep JSON too); well-formed ones the
+base (``id/institution/4111010023``, see :mod:`mededkg.matching.reconcile`), so the
+manifest's ``view`` template is this server's resource page; the manifest's URLs start
+with the public base URL of the settings (:mod:`webapp.urls`), never the request's
+``Host``. Malformed requests get the project's one error shape (400 with what is wrong,
+for non-finite or huge numbers and absurdly deep JSON too); well-formed ones the
 responses the specification defines.
 
 The index is built from the page queries ``webapp/queries/reconcile-*.rq`` once per
@@ -35,8 +35,8 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from mededkg.names import is_chinese
-from mededkg.reconcile import (
+from mededkg.matching.names import is_chinese
+from mededkg.matching.reconcile import (
     DEFAULT_LIMIT,
     DEFAULT_TYPES,
     MAX_LIMIT,
@@ -59,7 +59,7 @@ from webapp.urls import public_url
 bp = Blueprint("reconcile", __name__, url_prefix="/reconcile")
 
 #: Key of the index cache in ``app.extensions``.
-EXTENSION = "mededkg.reconcile"
+EXTENSION = "mededkg.matching.reconcile"
 #: Most queries in one batch, ids in one extension request.
 MAX_BATCH = 1000
 #: A JSONP callback: dotted JavaScript identifiers, nothing that could be script.
@@ -235,7 +235,7 @@ def reconcile_batch(batch: object) -> dict[str, Any]:
 
 
 def parse_query(key: str, raw: object) -> Query:
-    """One query of a batch as a :class:`~mededkg.reconcile.Query`.
+    """One query of a batch as a :class:`~mededkg.matching.reconcile.Query`.
 
     Raises:
         ReconcileError: a query that is not shaped as the spec says.

@@ -5,9 +5,9 @@ A request for ``/id/institution/4111010023`` describes
 object, in every named graph. Browsers get HTML (labels in both languages, types,
 properties and inverse relations labelled by the ontology, the named graph and sources
 of each statement, outbound links, an embedded schema.org JSON-LD block); RDF clients
-get the description in any format of :data:`mededkg.formats.RDF_FORMATS` by ``Accept``
-or ``?format=``. A hash IRI (``…/ror-wikidata#mapping-…``) has its page at the path
-with the ``#`` percent-encoded (``%23``).
+get the description in any format of :data:`mededkg.query.formats.RDF_FORMATS` by
+``Accept`` or ``?format=``. A hash IRI (``…/ror-wikidata#mapping-…``) has its page at
+the path with the ``#`` percent-encoded (``%23``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from werkzeug.datastructures import MultiDict
 
-from mededkg.answers import Job
+from mededkg.query.answers import Job
 from mededkg.storage.embedded import graph_nodes
 from webapp import protocol
 from webapp.context import state

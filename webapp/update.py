@@ -3,8 +3,8 @@ at ``/graph-store``.
 
 Both exist only with a configured ``update_token`` (403 otherwise) and every request
 needs ``Authorization: Bearer <token>`` (401 otherwise). Each write is staged,
-reasoned, SHACL-validated and committed atomically by :mod:`mededkg.write`; a write
-that violates the shapes is answered 422 with the report, and changes nothing.
+reasoned, SHACL-validated and committed atomically by :mod:`mededkg.pipeline.write`; a
+write that violates the shapes is answered 422 with the report, and changes nothing.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, abort, request
 from werkzeug.datastructures import MIMEAccept, MultiDict
 
-from mededkg.export import serialize_quads
-from mededkg.formats import RDF_FORMATS, RdfFormat
-from mededkg.payload import parse_graph
-from mededkg.write import (
+from mededkg.pipeline.export import serialize_quads
+from mededkg.pipeline.payload import parse_graph
+from mededkg.pipeline.write import (
     GraphTarget,
     WriteResult,
     check_graph_iri,
@@ -28,6 +27,7 @@ from mededkg.write import (
     read_graph,
     run_update,
 )
+from mededkg.query.formats import RDF_FORMATS, RdfFormat
 from webapp import protocol
 from webapp.auth import authorize
 from webapp.context import state

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from rdflib import RDFS, URIRef
 
-from mededkg.export import write_atomically
 from mededkg.importer import (
     disciplines,
     hipo,
@@ -32,6 +31,7 @@ from mededkg.importer import (
 from mededkg.importer.common import GENERATED, write_graph
 from mededkg.importer.ror import read_records
 from mededkg.namespaces import MEDEDKG, SKOS
+from mededkg.pipeline.export import write_atomically
 
 
 def import_all(

@@ -12,9 +12,9 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from rdflib import Graph, Literal, Namespace, URIRef
 
-from mededkg.export import serialize_quads, write_atomically
-from mededkg.formats import rdf_format
 from mededkg.namespaces import BASE_IRI, ID
+from mededkg.pipeline.export import serialize_quads, write_atomically
+from mededkg.query.formats import rdf_format
 from mededkg.terms import to_oxigraph
 
 SOURCE = Namespace(str(ID) + "source/")

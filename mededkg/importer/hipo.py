@@ -14,9 +14,9 @@ from pathlib import Path
 from rdflib import Graph, URIRef
 
 from mededkg.importer.common import en, source
-from mededkg.link import HIPO_NAMESPACE, hipo_iri
+from mededkg.matching.link import HIPO_NAMESPACE, hipo_iri
+from mededkg.matching.sssom import expand, read_sssom
 from mededkg.namespaces import DCTERMS, PROV, SKOS
-from mededkg.sssom import expand, read_sssom
 
 HIPO = "hipo-universities"
 LINKSET = "institutions-hipo.sssom.tsv"

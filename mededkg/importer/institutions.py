@@ -35,8 +35,8 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
 from mededkg.importer.common import en, iri, normalise_name, read_csv, source, zh
 from mededkg.importer.ror import RorRecord
+from mededkg.matching.sssom import expand, read_sssom
 from mededkg.namespaces import DCTERMS, MEDEDKG, PROV, SKOS
-from mededkg.sssom import expand, read_sssom
 
 MOE = "china-heis-moe"
 ROR = "ror-china"

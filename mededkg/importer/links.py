@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from mededkg.importer.hospitals import Found
 from mededkg.importer.institutions import JoinResult, institution_iri, organization_iri
+from mededkg.matching.sssom import write_sssom
 from mededkg.namespaces import PREFIXES
-from mededkg.sssom import write_sssom
 
 CURIE_MAP = {
     "institution": PREFIXES["institution"],

@@ -133,8 +133,8 @@ GRAPHS: dict[str, tuple[tuple[str, ...], str]] = {
     "shapes": ((), "curated by hand (ontology/shapes/*.ttl)"),
     "inferred": (
         (),
-        "the OWL 2 RL reasoner (the fast rules of mededkg.rules by default, or owlrl) "
-        "at build time, from all graphs but shapes",
+        "the OWL 2 RL reasoner (the fast rules of mededkg.pipeline.rules by default, "
+        "or owlrl) at build time, from all graphs but shapes",
     ),
     "links": (
         ("ror-china", "isced", "china-discipline-catalog", "hipo-universities"),
