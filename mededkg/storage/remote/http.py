@@ -14,7 +14,7 @@ from typing import Any, Self
 import urllib3
 import urllib3.connectionpool
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
@@ -207,10 +207,12 @@ class Http:
                 preload_content=False,
             )
         except MaxRetryError as error:
-            if isinstance(error.reason, Urllib3Timeout):
+            if _timed_out(error.reason):
                 raise TimeoutError(str(error.reason)) from error
             raise RemoteUnavailable(_unreachable(url, error.reason)) from error
         except Urllib3Timeout as error:
+            if not _timed_out(error):
+                raise RemoteUnavailable(_unreachable(url, error)) from error
             raise TimeoutError(str(error)) from error
         except Urllib3Error as error:
             raise RemoteUnavailable(_unreachable(url, error)) from error
@@ -218,6 +220,14 @@ class Http:
             message = _message(response)
             raise RemoteHTTPError(url, response.status, message)
         return response
+
+
+def _timed_out(error: Exception | None) -> bool:
+    """True for a connect or read timeout — not for a refused connection, which
+    urllib3 files under its timeouts too (``NewConnectionError``)."""
+    return isinstance(error, Urllib3Timeout) and not isinstance(
+        error, NewConnectionError
+    )
 
 
 def media_type(response: Response) -> str:

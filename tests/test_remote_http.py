@@ -1,0 +1,89 @@
+"""The remote back-end's HTTP client (mededkg.storage.remote.http) against a real
+HTTP server on loopback: what is repeated, what is not, and how errors read."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+from mededkg.storage.remote import Http, RemoteHTTPError, RemoteUnavailable
+from tests.backends import free_port
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """Answers 503 with ``Retry-After: 0`` to the first request, then 200."""
+
+    seen: ClassVar[list[str]] = []
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.seen.append(self.command)
+        if len(self.seen) == 1:
+            body = b"busy, come back later"
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+        else:
+            body = b"ok"
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def flaky() -> Iterator[str]:
+    _Flaky.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/query"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_idempotent_request_is_repeated_after_a_503(flaky: str) -> None:
+    http = Http(backoff=0.01)
+    response = http.open("POST", flaky, body=b"q", timeout=10, idempotent=True)
+    assert response.status == 200
+    assert response.read() == b"ok"
+    assert http.retries == 1
+    assert _Flaky.seen == ["POST", "POST"]
+
+
+def test_a_request_that_may_not_repeat_reports_the_503(flaky: str) -> None:
+    http = Http(backoff=0.01)
+    with pytest.raises(RemoteHTTPError) as caught:
+        http.open("POST", flaky, body=b"update", timeout=10, idempotent=False)
+    assert caught.value.status == 503
+    assert "busy, come back later" in str(caught.value)
+    assert http.retries == 0
+    assert _Flaky.seen == ["POST"]
+
+
+def test_no_retry_starts_after_the_deadline(flaky: str) -> None:
+    # the deadline has passed already: the 503 is the answer, nothing is repeated
+    http = Http(backoff=0.01)
+    with pytest.raises(RemoteHTTPError):
+        http.open("GET", flaky, timeout=10, idempotent=True, deadline=0.0)
+    assert _Flaky.seen == ["GET"]
+
+
+def test_a_refused_connection_is_unavailable_not_a_timeout() -> None:
+    # urllib3 files a refused connection under its timeouts; it is not one
+    url = f"http://127.0.0.1:{free_port()}/query"
+    http = Http(attempts=2, backoff=0.01)
+    with pytest.raises(RemoteUnavailable, match="cannot reach the SPARQL server"):
+        http.open("POST", url, body=b"q", timeout=10, idempotent=False)
+    assert http.retries == 1  # never sent, so repeated even though not idempotent
