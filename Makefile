@@ -10,9 +10,12 @@ run: $(VENV)/.installed
 	$(BIN)/mededkg serve
 
 # Debian packages the tests drive: Chromium and a CJK font (browser tests, screenshots
-# of Chinese pages) and roqet from rasqal-utils (a second, independent SPARQL client).
+# of Chinese pages), roqet from rasqal-utils (a second, independent SPARQL client), and
+# Apache Jena with a Java runtime and rapper from raptor2-utils (independent parsers of
+# the dumps and result sets, tests/test_other_engines.py).
 # Installed with apt-get when missing and run as root; otherwise the command is printed.
-SYSTEM_PACKAGES = chromium fonts-wqy-zenhei rasqal-utils
+SYSTEM_PACKAGES = chromium fonts-wqy-zenhei rasqal-utils \
+  libapache-jena-java default-jre-headless raptor2-utils
 
 test: $(VENV)/.installed-test system-packages
 	$(BIN)/pytest

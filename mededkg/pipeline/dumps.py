@@ -50,7 +50,7 @@ class Dump:
     media_type: str
     bytes: int
     sha256: str
-    triples: int
+    triples: int  # statements in the file: a merged file holds each triple once
     graphs_merged: int  # named graphs merged into one (formats without graphs)
 
 
@@ -79,6 +79,8 @@ def write_dumps(store: Store, folder: Path, base_iri: str) -> list[Dump]:
         targets.append((graph, short, "graph-" + _slug(short)))
     for iri, name, stem in targets:
         quads = select_quads(store, [iri] if iri else [])
+        # A format without graphs holds the union: a triple in two graphs is one triple.
+        merged_triples = len({quad.triple for quad in quads})
         for fmt in RDF_FORMATS:
             try:
                 data = serialize_quads(quads, fmt)
@@ -95,7 +97,7 @@ def write_dumps(store: Store, folder: Path, base_iri: str) -> list[Dump]:
                     media_type=fmt.media_type,
                     bytes=len(data),
                     sha256=hashlib.sha256(data).hexdigest(),
-                    triples=len(quads),
+                    triples=len(quads) if fmt.datasets else merged_triples,
                     graphs_merged=graphs_lost(quads, fmt),
                 )
             )
