@@ -48,11 +48,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mededkg import names  # noqa: E402
 from mededkg.importer.common import read_csv  # noqa: E402
 from mededkg.importer.institutions import join  # noqa: E402
 from mededkg.importer.ror import read_records  # noqa: E402
-from mededkg.matching import gazetteer, lexicon  # noqa: E402
+from mededkg.matching import (  # noqa: E402
+    gazetteer,
+    lexicon,
+    names,
+)
 from mededkg.matching.link import (  # noqa: E402
     Entity,
     Matcher,

@@ -385,7 +385,7 @@ def test_manifest_urls_start_with_public_base_url(
     manifest = client.get("/reconcile", base_url="http://evil.example/").get_json()
     assert manifest["view"]["url"] == "https://kg.example.org/mededkg/{{id}}"
     assert manifest["preview"]["url"].startswith(
-        "https://kg.example.org/mededkg/matching/reconcile/preview?"
+        "https://kg.example.org/mededkg/reconcile/preview?"
     )
     assert manifest["suggest"]["entity"]["service_url"] == (
         "https://kg.example.org/mededkg/reconcile"
