@@ -91,7 +91,7 @@ def select(name: str, **bindings: Term) -> list[Row]:
 
 def select_all(name: str) -> list[Row]:
     """Run the whole-dataset page query *name* (no bindings, so no client input) in
-    this process with the :data:`mededkg.query.INTERNAL` limits: for what is built
+    this process with the :data:`mededkg.query.gate.INTERNAL` limits: for what is built
     once per build and cached, like the reconciliation index (its entity query has
     some 40,000 rows, more than a client may ask for)."""
     result = execute(state().store, page_query(name), limits=INTERNAL)

@@ -1,7 +1,7 @@
 """A query's answer as bytes: a :class:`Job` (the query, its formats and dataset)
-run through the gate (:func:`mededkg.query.execute`) and serialized — every engine or
-serializer error becomes an :class:`Answer` too, never an exception that could end
-the process running it. The query workers (:mod:`mededkg.query.sandbox`) call
+run through the gate (:func:`mededkg.query.gate.execute`) and serialized — every
+engine or serializer error becomes an :class:`Answer` too, never an exception that
+could end the process running it. The query workers (:mod:`mededkg.query.sandbox`) call
 :func:`answer`, and so does a server without workers."""
 
 from __future__ import annotations
