@@ -12,7 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 #: The line ``mededkg serve`` prints once it listens.
 SERVING = re.compile(r"serving MedEdKG on (http://\S+/)")
@@ -31,16 +33,28 @@ class Served:
     log: list[str] = field(default_factory=list)
 
 
-def start_serve(*args: str, timeout: float = 60) -> Served:
+def start_serve(
+    *args: str,
+    timeout: float = 60,
+    command: Sequence[str] = (sys.executable, "-m", "mededkg"),
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Served:
     """Run ``mededkg serve --port 0 --quiet ARGS`` in a session of its own (so
     :func:`kill_session` reaches its query workers) and wait for its URL.
+
+    *command* is how ``mededkg`` is started (default: this interpreter's package;
+    an installed console script for the wheel test), in *cwd* with *env*.
 
     Raises:
         AssertionError: with what it printed, if it did not start within *timeout*.
     """
     process = subprocess.Popen(
-        [sys.executable, "-m", "mededkg", "serve", "--port", "0", "--quiet", *args],
+        [*command, "serve", "--port", "0", "--quiet", *args],
+        stdin=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=None if env is None else dict(env),
         start_new_session=True,
     )
     assert process.stderr is not None

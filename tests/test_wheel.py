@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import tarfile
-import time
 import urllib.parse
 import urllib.request
 import zipfile
@@ -25,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from rdflib import Dataset
+
+from tests.serving import kill_session, start_serve
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,8 +41,6 @@ BUNDLED = {
     "mededkg/sparql": "mededkg/sparql",
     "mededkg/templates": "mededkg/templates",
 }
-
-SERVING = re.compile(r"serving MedEdKG on (http://127\.0\.0\.1:\d+)/")
 
 
 def run(
@@ -180,35 +177,17 @@ def venv(dist: Path, outside: Path) -> Path:
 def serving(venv: Path, outside: Path, store: Path) -> Iterator[str]:
     """`mededkg serve` of the installed package on a free port; its base URL."""
     bin_dir = venv / "bin"
-    err = outside / "serve.err"
-    with err.open("w") as err_file:
-        process = subprocess.Popen(
-            [
-                *(bin_dir / "mededkg", "serve", "--quiet", "--store-path", store),
-                *("--host", "127.0.0.1", "--port", "0"),
-            ],
-            cwd=outside / "work",
-            env=clean_env(bin_dir),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err_file,
-            start_new_session=True,
-        )
+    served = start_serve(
+        *("--store-path", str(store), "--host", "127.0.0.1"),
+        timeout=180,
+        command=[str(bin_dir / "mededkg")],
+        cwd=outside / "work",
+        env=clean_env(bin_dir),
+    )
     try:
-        deadline = time.monotonic() + 180
-        while not (match := SERVING.search(err.read_text())):
-            assert process.poll() is None, f"serve exited:\n{err.read_text()}"
-            assert time.monotonic() < deadline, f"serve not up:\n{err.read_text()}"
-            time.sleep(0.5)
-        yield match.group(1)
+        yield served.url.rstrip("/")
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+        kill_session(served.process)
 
 
 @pytest.fixture(scope="module")
