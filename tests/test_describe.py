@@ -364,6 +364,17 @@ def test_unknown_format_and_unacceptable_type(client: FlaskClient) -> None:
     assert client.get("/sparql", headers={"Accept": "image/png"}).status_code == 406
 
 
+@pytest.mark.parametrize("path", ["/sparql", "/.well-known/void"])
+def test_media_type_parameters_do_not_change_the_format(
+    client: FlaskClient, path: str
+) -> None:
+    """The same reading of ``Accept`` as query results and the Graph Store get."""
+    accept = "application/n-triples; charset=utf-8, text/html;q=0.1"
+    response = client.get(path, headers={"Accept": accept})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/n-triples"
+
+
 # --- VoID -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def void_graph(repo_app: Flask) -> Graph:

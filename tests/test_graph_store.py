@@ -95,6 +95,14 @@ def test_get_negotiates_every_rdf_format(client: FlaskClient, fmt: object) -> No
     assert graph.isomorphic(parsed(PERSON))
 
 
+def test_get_reads_accept_without_its_parameters(client: FlaskClient) -> None:
+    client.put(GRAPH, data=PERSON, headers={**AUTH, "Content-Type": TURTLE})
+    accept = "application/n-triples; charset=utf-8"
+    response = client.get(GRAPH, headers={**AUTH, "Accept": accept})
+    assert response.status_code == 200
+    assert response.mimetype == "application/n-triples"
+
+
 def test_get_with_nothing_acceptable_is_406(client: FlaskClient) -> None:
     client.put(GRAPH, data=PERSON, headers={**AUTH, "Content-Type": TURTLE})
     response = client.get(GRAPH, headers={**AUTH, "Accept": "image/png"})

@@ -14,11 +14,9 @@ import pyoxigraph as ox
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     jsonify,
     render_template,
-    request,
     url_for,
 )
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
@@ -37,6 +35,7 @@ from mededkg.terms import to_oxigraph
 from webapp.api import RESERVED
 from webapp.context import state
 from webapp.i18n import tr
+from webapp.negotiate import rdf_format
 from webapp.openapi import openapi_document
 from webapp.urls import public_url, public_url_for
 
@@ -61,7 +60,6 @@ RESULT_FORMAT_IRIS: dict[str, URIRef] = {
     "tsv": FORMATS.SPARQL_Results_TSV,
 }
 
-HTML = "text/html"
 EXAMPLE_QUERY = (
     "SELECT ?graph (COUNT(*) AS ?triples)\nWHERE { GRAPH ?graph { ?s ?p ?o } }\n"
     "GROUP BY ?graph"
@@ -127,7 +125,7 @@ def service_description(
 
 def service_description_response() -> Response:
     """The response to ``GET /sparql`` without a query: the service description."""
-    fmt = _negotiate(html=True)
+    fmt = rdf_format(html=True)
     config = state().config
     graph = service_description(
         state().store,
@@ -150,7 +148,7 @@ def service_description_response() -> Response:
 @bp.route("/.well-known/void")
 def void() -> Response:
     """The VoID description of the dataset."""
-    fmt = _negotiate(html=True)
+    fmt = rdf_format(html=True)
     graph = build_void(
         state().store,
         base_iri=state().config.base_iri,
@@ -198,39 +196,6 @@ def _rdf_format_iris() -> list[URIRef]:
 
 def _result_format_iris() -> list[URIRef]:
     return [RESULT_FORMAT_IRIS[f.name] for f in RESULT_FORMATS]
-
-
-def _negotiate(*, html: bool) -> RdfFormat | None:
-    """The RDF format asked for by ``format=`` or ``Accept`` (Turtle by default);
-    ``None`` for HTML, when *html* is offered and the client prefers it.
-
-    Raises:
-        400: an unknown ``format=`` value; 406: no acceptable media type.
-    """
-    name = request.args.get("format")
-    if name:
-        for fmt in RDF_FORMATS:
-            if name in (fmt.name, *fmt.media_types):
-                return fmt
-        names = ", ".join(f.name for f in RDF_FORMATS)
-        abort(400, f"unknown RDF format {name!r}; choose one of: {names}")
-    accept = request.accept_mimetypes
-    if not accept or accept.best == "*/*":
-        return RDF_FORMATS[0]
-    offered = [
-        *([HTML] if html else []),
-        *(m for f in RDF_FORMATS for m in f.media_types),
-    ]
-    best = accept.best_match(offered)
-    if best is None:
-        abort(
-            406,
-            "none of the accepted media types is available; available: "
-            + ", ".join(offered),
-        )
-    if best == HTML:
-        return None
-    return next(f for f in RDF_FORMATS if best in f.media_types)
 
 
 def _rdf_response(

@@ -1,8 +1,11 @@
-"""Content negotiation for query results.
+"""Content negotiation, in one place: query results and RDF documents.
 
 ``Accept`` or a ``format=`` parameter picks the serialization from the one table of
-formats in :mod:`mededkg.query.formats`, before the query runs (the worker serializes),
-for both kinds of result a query may give."""
+formats in :mod:`mededkg.query.formats`: for a query before it runs (the worker
+serializes), for both kinds of result a query may give (:func:`negotiate`); for an RDF
+document — a resource's description, the service description, VoID, a graph of the
+Graph Store — with :func:`rdf_format`. Media-type parameters such as ``; charset=utf-8``
+never change the choice."""
 
 from __future__ import annotations
 
@@ -43,6 +46,43 @@ def negotiate(format_name: str | None) -> tuple[str | None, str | None]:
             406, f"none of the accepted media types is available; available: {offered}"
         )
     return results, rdf
+
+
+#: The media type of a page, for documents that also have one.
+HTML = "text/html"
+
+
+def rdf_format(*, html: bool = False) -> RdfFormat | None:
+    """The RDF format the request asks for by ``format=`` or ``Accept`` (Turtle when
+    it accepts anything); ``None`` for HTML, when *html* is offered and preferred.
+
+    Raises:
+        400: an unknown ``format=`` value; 406: no acceptable media type.
+    """
+    name = request.args.get("format")
+    if name:
+        for fmt in RDF_FORMATS:
+            if name in (fmt.name, *fmt.media_types):
+                return fmt
+        names = ", ".join(f.name for f in RDF_FORMATS)
+        abort(400, f"unknown RDF format {name!r}; choose one of: {names}")
+    accept = without_parameters(request.accept_mimetypes)
+    if not accept or accept.best == "*/*":
+        return RDF_FORMATS[0]
+    offered = [
+        *([HTML] if html else []),
+        *(m for f in RDF_FORMATS for m in f.media_types),
+    ]
+    best = accept.best_match(offered)
+    if best is None:
+        abort(
+            406,
+            "none of the accepted media types is available; available: "
+            + ", ".join(offered),
+        )
+    if best == HTML:
+        return None
+    return next(f for f in RDF_FORMATS if best in f.media_types)
 
 
 def respond(answer: Answer, max_rows: int) -> Response:

@@ -13,7 +13,7 @@ import uuid
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, request
-from werkzeug.datastructures import MIMEAccept, MultiDict
+from werkzeug.datastructures import MultiDict
 
 from mededkg.pipeline.export import serialize_quads
 from mededkg.pipeline.payload import parse_graph
@@ -27,10 +27,10 @@ from mededkg.pipeline.write import (
     read_graph,
     run_update,
 )
-from mededkg.query.formats import RDF_FORMATS, RdfFormat
 from webapp import protocol
 from webapp.auth import authorize
 from webapp.context import state
+from webapp.negotiate import rdf_format
 from webapp.urls import public_url
 
 bp = Blueprint("update", __name__)
@@ -155,7 +155,7 @@ def _body_triples(graph: GraphTarget) -> list[ox.Triple]:
 
 
 def _get(graph: GraphTarget) -> Response:
-    fmt = _negotiate()
+    fmt = rdf_format()
     quads = [
         ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
         for q in read_graph(state().store, graph)
@@ -166,21 +166,3 @@ def _get(graph: GraphTarget) -> Response:
         content_type=fmt.media_type + charset,
         headers={"Vary": "Accept"},
     )
-
-
-def _negotiate() -> RdfFormat:
-    if not request.accept_mimetypes:
-        return RDF_FORMATS[0]
-    # Parameters such as "; charset=utf-8" do not change the format.
-    accept = MIMEAccept(
-        [(value.split(";")[0].strip(), q) for value, q in request.accept_mimetypes]
-    )
-    offered = [m for fmt in RDF_FORMATS for m in fmt.media_types]
-    best = accept.best_match(offered)
-    if best is None:
-        abort(
-            406,
-            "none of the accepted media types is available; available: "
-            + ", ".join(offered),
-        )
-    return next(fmt for fmt in RDF_FORMATS if best in fmt.media_types)
