@@ -23,9 +23,9 @@ from pathlib import Path
 from mededkg.errors import ExportError
 from mededkg.namespaces import graph_name
 from mededkg.pipeline.export import (
+    Canonical,
     graphs_lost,
     select_quads,
-    serialize_quads,
     write_atomically,
 )
 from mededkg.query.formats import RDF_FORMATS
@@ -79,11 +79,10 @@ def write_dumps(store: Store, folder: Path, base_iri: str) -> list[Dump]:
         targets.append((graph, short, "graph-" + _slug(short)))
     for iri, name, stem in targets:
         quads = select_quads(store, [iri] if iri else [])
-        # A format without graphs holds the union: a triple in two graphs is one triple.
-        merged_triples = len({quad.triple for quad in quads})
+        canonical = Canonical(quads)
         for fmt in RDF_FORMATS:
             try:
-                data = serialize_quads(quads, fmt)
+                data = canonical.serialize(fmt)
             except ExportError:
                 continue  # e.g. RDF/XML of a literal with a control character
             file = stem + fmt.suffix
@@ -97,7 +96,8 @@ def write_dumps(store: Store, folder: Path, base_iri: str) -> list[Dump]:
                     media_type=fmt.media_type,
                     bytes=len(data),
                     sha256=hashlib.sha256(data).hexdigest(),
-                    triples=len(quads) if fmt.datasets else merged_triples,
+                    # Without graphs, the union: a triple in two graphs is one.
+                    triples=len(canonical.statements(fmt)),
                     graphs_merged=graphs_lost(quads, fmt),
                 )
             )

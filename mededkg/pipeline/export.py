@@ -10,6 +10,7 @@ a half-written file and an existing one stays intact.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
@@ -43,19 +44,64 @@ def select_quads(store: Store, graphs: Sequence[str] = ()) -> list[ox.Quad]:
     return [quad for graph in graphs for quad in store.quads(graph)]
 
 
+class Canonical:
+    """Quads in canonical form, ready to serialize in any format: blank nodes
+    relabelled by RDFC-1.0 and statements sorted, once — a dump writes the same
+    statements in six formats, and the labelling and sorting cost more than the
+    serializers do."""
+
+    def __init__(self, quads: Iterable[ox.Quad]) -> None:
+        dataset = ox.Dataset(quads)
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        self._dataset = dataset
+
+    @functools.cached_property
+    def quads(self) -> list[ox.Quad]:
+        """Every quad, sorted."""
+        return sorted(self._dataset, key=_quad_key)
+
+    @functools.cached_property
+    def triples(self) -> list[ox.Triple]:
+        """The union of the graphs (a triple in two graphs once), sorted."""
+        return sorted({q.triple for q in self._dataset}, key=_triple_key)
+
+    def statements(self, fmt: RdfFormat) -> list[ox.Quad] | list[ox.Triple]:
+        """What *fmt* carries: the quads, or the union of the graphs."""
+        return self.quads if fmt.datasets else self.triples
+
+    def prefixes(self, fmt: RdfFormat) -> dict[str, str]:
+        """The prefixes the statements of *fmt* use."""
+        return self._quad_prefixes if fmt.datasets else self._triple_prefixes
+
+    @functools.cached_property
+    def _term_iris(self) -> set[str]:
+        return _iris(self._dataset, graphs=False)
+
+    @functools.cached_property
+    def _triple_prefixes(self) -> dict[str, str]:
+        return _prefixes_of(self._term_iris)
+
+    @functools.cached_property
+    def _quad_prefixes(self) -> dict[str, str]:
+        graphs = {
+            q.graph_name.value
+            for q in self._dataset
+            if isinstance(q.graph_name, ox.NamedNode)
+        }
+        return _prefixes_of(self._term_iris | graphs)
+
+    def serialize(self, fmt: RdfFormat) -> bytes:
+        """The canonical bytes in *fmt* (see :func:`serialize_quads`)."""
+        return serialize_statements(self.statements(fmt), fmt, self.prefixes(fmt))
+
+
 def serialize_quads(quads: Iterable[ox.Quad], fmt: RdfFormat) -> bytes:
     """Serialize *quads* canonically: RDFC-1.0 blank nodes, sorted statements.
 
     Formats without named graphs (Turtle, N-Triples, RDF/XML) get the union of the
     graphs: call :func:`graphs_lost` first to tell the user.
     """
-    dataset = ox.Dataset(quads)
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    if fmt.datasets:
-        ordered: list[ox.Quad] | list[ox.Triple] = sorted(dataset, key=_quad_key)
-    else:
-        ordered = sorted({q.triple for q in dataset}, key=_triple_key)
-    return serialize_statements(ordered, fmt, _used_prefixes(ordered))
+    return Canonical(quads).serialize(fmt)
 
 
 def serialize_statements(
@@ -181,9 +227,10 @@ def _triple_key(triple: ox.Triple) -> tuple[str, str, str]:
     return (str(triple.subject), str(triple.predicate), str(triple.object))
 
 
-def _used_prefixes(
-    statements: Iterable[ox.Quad] | Iterable[ox.Triple],
-) -> dict[str, str]:
+def _iris(
+    statements: Iterable[ox.Quad] | Iterable[ox.Triple], *, graphs: bool
+) -> set[str]:
+    """The IRIs of the statements' terms and datatypes (and graph names)."""
     iris: set[str] = set()
     for statement in statements:
         for term in (statement.subject, statement.predicate, statement.object):
@@ -191,9 +238,13 @@ def _used_prefixes(
                 iris.add(term.value)
             elif isinstance(term, ox.Literal):
                 iris.add(term.datatype.value)
-        graph = getattr(statement, "graph_name", None)
+        graph = getattr(statement, "graph_name", None) if graphs else None
         if isinstance(graph, ox.NamedNode):
             iris.add(graph.value)
+    return iris
+
+
+def _prefixes_of(iris: Iterable[str]) -> dict[str, str]:
     # A prefix is declared only where a serializer will use it: the longest match.
     longest_first = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
     used: dict[str, str] = {}
