@@ -10,6 +10,7 @@ never change the choice."""
 from __future__ import annotations
 
 import functools
+from typing import Literal, overload
 
 from flask import Response, abort, request
 from werkzeug.datastructures import MIMEAccept
@@ -52,6 +53,10 @@ def negotiate(format_name: str | None) -> tuple[str | None, str | None]:
 HTML = "text/html"
 
 
+@overload
+def rdf_format(*, html: Literal[False] = False) -> RdfFormat: ...
+@overload
+def rdf_format(*, html: bool) -> RdfFormat | None: ...
 def rdf_format(*, html: bool = False) -> RdfFormat | None:
     """The RDF format the request asks for by ``format=`` or ``Accept`` (Turtle when
     it accepts anything); ``None`` for HTML, when *html* is offered and preferred.
