@@ -17,8 +17,12 @@ run: $(VENV)/.installed
 SYSTEM_PACKAGES = chromium fonts-wqy-zenhei rasqal-utils \
   libapache-jena-java default-jre-headless raptor2-utils
 
+# Test files run on TEST_WORKERS processes (pytest-xdist), each file on one worker so
+# its module fixtures are built once; tests/conftest.py puts the slowest files first.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.installed-test system-packages
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

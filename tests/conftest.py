@@ -30,6 +30,30 @@ from webapp.server import make_server
 TESTS = Path(__file__).parent
 FIXTURE_ROOT = TESTS / "data" / "project"
 
+#: Test files that take a minute or more (owlrl on the real graph, the real graph on
+#: three back-ends, a wheel in a fresh venv, the fuzzers, the benchmark's smoke run),
+#: longest first. ``make test`` runs the files on two workers (pytest-xdist,
+#: ``--dist loadfile --no-loadscope-reorder``), each taking the next file when it is
+#: free: starting with these keeps one worker from being left with a long file at
+#: the end while the other is idle. A scheduling hint only: order never changes
+#: what a test checks.
+SLOW_FIRST = (
+    "test_fast_reasoner.py",
+    "test_backends.py",
+    "test_wheel.py",
+    "test_egress_fuzz.py",
+    "test_bench.py",
+    "test_reconcile.py",
+    "test_other_engines.py",
+    "test_competency_queries.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the files of :data:`SLOW_FIRST` first, the others in their usual order."""
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
 
 def make_config(root: Path, store_path: Path, **overrides: Any) -> Config:
     """Settings for a test: a project root and a store path, nothing from the env."""
