@@ -141,13 +141,40 @@ def start_serve(
     return _spawn("mededkg", cmd, port, "/sparql", env)
 
 
-def start_oxigraph(store_path: Path) -> Server:
-    """``oxigraph serve-read-only`` on the same store folder, union default graph."""
+def start_oxigraph(store_path: Path, *, in_memory: bool = False) -> Server:
+    """``oxigraph serve`` with the union default graph, on the same storage kind as the
+    MedEdKG server it is compared with: ``serve-read-only`` on the same store folder
+    (disk), or, with *in_memory*, ``serve`` without a location (Oxigraph's in-memory
+    store) holding the same quads, posted to its Graph Store endpoint."""
     port = free_port()
     exe = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or "oxigraph"
+    if in_memory:
+        cmd = [exe, "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
+        server = _spawn("oxigraph (memory)", cmd, port, "/query")
+        _post_store(server, store_path)
+        return server
     cmd = [exe, "serve-read-only", "--location", str(store_path.resolve())]
     cmd += ["--bind", f"127.0.0.1:{port}", "--union-default-graph"]
     return _spawn("oxigraph", cmd, port, "/query")
+
+
+def _post_store(server: Server, store_path: Path) -> None:
+    """Load every quad of the store folder into *server* (``POST /store``)."""
+    store = ox.Store.read_only(str(store_path.resolve()))
+    data = store.dump(format=ox.RdfFormat.N_QUADS)
+    del store
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+    try:
+        conn.request(
+            "POST", "/store", body=data, headers={"Content-Type": "application/n-quads"}
+        )
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    if response.status >= 300:
+        server.stop()
+        raise RuntimeError(f"loading {store_path} into oxigraph: {response.status}")
 
 
 def request(

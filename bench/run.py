@@ -11,7 +11,10 @@ added to the project's own build; then:
    JSON results) and on pyoxigraph directly, median of a few runs, as a ratio;
 3. **throughput**: 1, 8 and 32 keep-alive clients for a fixed time on loopback, on
    the competency-query mix and on cheap lookups, against ``mededkg serve`` and
-   ``oxigraph serve-read-only`` on the same store folder, side by side.
+   ``oxigraph serve`` on the same storage kind, side by side: by default both read
+   the same store folder on disk (``serve-read-only``); with ``--serve-in-memory``
+   both serve from memory (Oxigraph's in-memory store holding the same quads).
+   Every row says which (``storage``); no ratio compares memory with disk.
 
 Then **LUBM(1)**: the project plus the LUBM ontology and data (``--add``), built with
 the fast reasoner (and, unless ``--quick``, with owlrl too), its 14 queries through
@@ -194,9 +197,13 @@ def throughput_runs(
     mixes: dict[str, list[str]],
     counts: list[int],
     seconds: float,
+    *,
+    in_memory: bool = False,
 ) -> list[dict[str, Any]]:
-    """Both servers, every mix and client count; ratio = ours / oxigraph."""
-    theirs = clients.start_oxigraph(store_path)
+    """Both servers on the same storage kind (*in_memory* or both from the store
+    folder), every mix and client count; ratio = ours / oxigraph."""
+    theirs = clients.start_oxigraph(store_path, in_memory=in_memory)
+    storage = "memory" if in_memory else "disk"
     out = []
     try:
         for mix, queries in mixes.items():
@@ -208,8 +215,10 @@ def throughput_runs(
                 a = clients.throughput(ours, queries, n, seconds)
                 b = clients.throughput(theirs, queries, n, seconds)
                 ratio = round(a["qps"] / b["qps"], 2) if b["qps"] else None
-                out.append({"mix": mix, "clients": n, "mededkg": a, "oxigraph": b,
-                            "qps_ratio": ratio})  # fmt: skip
+                out.append({
+                    "mix": mix, "clients": n, "storage": storage,
+                    "mededkg": a, "oxigraph": b, "qps_ratio": ratio,
+                })  # fmt: skip
     finally:
         theirs.stop()
     return out
@@ -259,8 +268,9 @@ def bench_size(label: str, args: argparse.Namespace, work: Path) -> dict[str, An
         }
         result["server_rss_mb_after_latency"] = server.rss_mb()
         result["throughput"] = throughput_runs(
-            store_path, server, mixes, args.clients, args.duration
-        )
+            store_path, server, mixes, args.clients, args.duration,
+            in_memory=args.serve_in_memory,
+        )  # fmt: skip
         result["server_rss_mb_after_throughput"] = server.rss_mb()
     finally:
         server.stop()
@@ -352,6 +362,13 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+#: How each storage kind of a throughput table is described.
+_STORAGE = {
+    "disk": "the same on-disk store folder (the default configuration)",
+    "memory": "memory (`--serve-in-memory`; Oxigraph's in-memory store, same quads)",
+}
+
+
 def tables(results: dict[str, Any]) -> str:
     """All results as Markdown tables."""
     parts: list[str] = []
@@ -395,8 +412,10 @@ def tables(results: dict[str, Any]) -> str:
                  for r in entry["latency"]],
             ))  # fmt: skip
         if "throughput" in entry:
+            storage = entry["throughput"][0].get("storage", "disk")
             parts.append(
-                "\n\nThroughput (q/s) and latency (ms), MedEdKG vs oxigraph serve:\n"
+                "\n\nThroughput (q/s) and latency (ms), MedEdKG vs oxigraph serve, "
+                f"both serving from {_STORAGE[storage]}:\n"
             )
             parts.append(_table(
                 ["mix", "clients", "MedEdKG q/s", "p50", "p99", "errors",

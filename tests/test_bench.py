@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from mededkg.settings import Config
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
 
@@ -63,7 +65,32 @@ def test_quick_benchmark_runs_and_writes_json(tmp_path: Path) -> None:
     assert all(row["status"] == 200 for row in size["latency"])
     assert all(row["rows_http"] == row["rows_engine"] for row in size["latency"])
     assert {t["mix"] for t in size["throughput"]} == {"cq", "lookup"}
+    assert {t["storage"] for t in size["throughput"]} == {"disk"}
+    assert "both serving from the same on-disk store folder" in done.stdout
     assert results["machine"]["nproc"]
+
+
+def test_oxigraph_baseline_serves_the_same_quads_from_disk_and_from_memory(
+    fixture_config: Config,
+) -> None:
+    """Like for like: the in-memory baseline (``--serve-in-memory`` runs) holds every
+    quad of the store folder the on-disk baseline reads."""
+    import clients
+
+    count = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"
+    answers = {}
+    for in_memory in (False, True):
+        server = clients.start_oxigraph(fixture_config.store_path, in_memory=in_memory)
+        try:
+            status, body = clients.request(server, count)
+        finally:
+            server.stop()
+        assert status == 200, body
+        answers[in_memory] = json.loads(body)["results"]["bindings"][0]["n"]["value"]
+    assert answers[True] == answers[False]
+    assert int(answers[True]) == len(
+        ox.Store.read_only(str(fixture_config.store_path.resolve()))
+    )
 
 
 # --- the held-out set of the reconciliation benchmark (issue 16, part 5) ------------
