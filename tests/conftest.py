@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 from flask import Flask
 from flask.testing import FlaskClient
 from waitress import wasyncore
@@ -107,10 +108,21 @@ def live_url(app: Flask) -> Iterator[str]:
 
 # --- the real repository ------------------------------------------------------------
 @pytest.fixture(scope="session")
-def repo_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    """Settings of the real repository (ontology/, data/), with its store built once."""
-    config = make_config(default_root(), tmp_path_factory.mktemp("repo") / "store")
-    build(config)
+def repo_config(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Config:
+    """Settings of the real repository (ontology/, data/), with its store built once
+    per run: pytest-xdist's workers share one build, in their common temporary folder
+    (the first worker to take the lock builds, the others wait and read it; tests that
+    write do so in a :func:`private_store`)."""
+    if worker_id == "master":  # one process
+        config = make_config(default_root(), tmp_path_factory.mktemp("repo") / "store")
+        build(config)
+        return config
+    shared = tmp_path_factory.getbasetemp().parent / "repo"
+    config = make_config(default_root(), shared / "store")
+    with FileLock(f"{shared}.lock"):
+        if not (shared / "built").exists():
+            build(config)
+            (shared / "built").touch()
     return config
 
 
