@@ -535,25 +535,26 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(results, indent=1, ensure_ascii=False) + "\n"
     )
     if not args.quick:
-        (args.out / "README.md").write_text(readme(results, text))
+        (args.out / "README.md").write_text(readme(results, text, args.out))
     return 0
 
 
-def readme(results: dict[str, Any], text: str) -> str:
-    """bench/results/README.md: the machine, the command, the tables."""
+def readme(results: dict[str, Any], text: str, out: Path) -> str:
+    """The README.md of a results folder *out*: the machine, the command, the tables."""
     m = results["machine"]
+    docs = os.path.relpath(ROOT / "docs" / "benchmarks.md", out.resolve())
     packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
     return (
         "# Benchmark results\n\n"
         f"Produced by `{results['command']}` on {results['started']} "
-        "(see [docs/benchmarks.md](../../docs/benchmarks.md) for what is measured and "
+        f"(see [docs/benchmarks.md]({docs}) for what is measured and "
         "the targets). Raw figures: [results.json](results.json).\n\n"
         "## Machine\n\n"
         f"- CPU: {m['cpu']} — `nproc` {m['nproc']}\n"
         f"- Python {m['python']} on {m['platform']}\n"
         f"- packages: {packages}\n"
         f"- load average at start {m['loadavg_start']}, at end {m.get('loadavg_end')} "
-        "(the machine was shared with other engineers' test runs)\n\n"
+        "(the machine may be shared: every figure carries the load average)\n\n"
         f"```\n$ free -g\n{m['free_g']}\n```\n\n## Results\n\n{text}\n"
     )
 
