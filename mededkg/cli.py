@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from mededkg.errors import MedEdKGError, StoreNotFound, ValidationFailed
+from mededkg.errors import MedEdKGError, StoreNotFound
 from mededkg.matching.link import ENTITY_CLASSES as ENTITY_KINDS
 from mededkg.matching.link import TARGET_KINDS, Thresholds
 from mededkg.namespaces import graph_iri, graph_name
@@ -39,6 +39,7 @@ from mededkg.pipeline.export import (
 )
 from mededkg.pipeline.load import Source
 from mededkg.pipeline.stats import stats as compute_stats
+from mededkg.pipeline.validate import ValidationFailed
 from mededkg.query.formats import (
     RESULT_FORMATS,
     rdf_format,
@@ -250,7 +251,9 @@ def build(config: Config, add: tuple[Path, ...], quiet: bool) -> None:
 def validate(config: Config, fmt: str, add: tuple[Path, ...]) -> None:
     """Validate the data against the SHACL shapes and print the report."""
     dataset = build_module.load_dataset(config, add)
-    report = build_module.validate_dataset(dataset, config.base_iri)
+    report = build_module.validate_dataset(
+        dataset, config.base_iri, validator=config.validator
+    )
     output = {"text": report.text, "turtle": report.to_turtle, "json": report.to_json}
     click.echo(output[fmt](), nl=fmt != "text")
     sys.exit(0 if report.conforms else 1)

@@ -7,10 +7,6 @@ researcher at a terminal or an HTTP client, not the author of the code.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from mededkg.pipeline.validate import ValidationReport
 
 
 class MedEdKGError(Exception):
@@ -37,20 +33,6 @@ class LoadError(MedEdKGError):
         self.line = line
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: {message}")
-
-
-class ValidationFailed(MedEdKGError):
-    """The data does not conform to the SHACL shapes; carries the report."""
-
-    exit_code = 1
-
-    def __init__(self, report: ValidationReport, summary: str) -> None:
-        self.report = report
-        super().__init__(summary)
-
-    def __reduce__(self) -> tuple[type[ValidationFailed], tuple[object, ...]]:
-        """Pickle with the report (writes are validated in a child process)."""
-        return (type(self), (self.report, str(self)))
 
 
 class StoreNotFound(MedEdKGError):

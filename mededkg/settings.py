@@ -239,6 +239,14 @@ SETTINGS: tuple[Setting, ...] = (
         ("owlrl", "fast"),
     ),
     Setting(
+        "validator",
+        "rudof",
+        "SHACL engine of the build and of writes: rudof (Rust, the default) or "
+        "pyshacl (the reference; both give the same results, docs/pipeline.md).",
+        str,
+        ("rudof", "pyshacl"),
+    ),
+    Setting(
         "service_allowlist",
         "",
         "Comma-separated endpoint IRIs that SPARQL SERVICE may call; empty = none "
@@ -346,6 +354,7 @@ class Config:
     worker_memory_mb: int = 4096
     service_allowlist: tuple[str, ...] = ()
     reasoner: str = "fast"
+    validator: str = "rudof"
     client_queries: int = 1
     response_limit_mb: float = 32.0
     query_max_kb: int = 64

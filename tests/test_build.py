@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mededkg.errors import LoadError, StoreNotFound, ValidationFailed
+from mededkg.errors import LoadError, StoreNotFound
 from mededkg.pipeline.build import build
+from mededkg.pipeline.validate import ValidationFailed
 from mededkg.query.gate import AskResult, Limits, SelectResult, execute
 from mededkg.storage import EmbeddedStore, Store, StoreError
 from tests.conftest import FIXTURE_ROOT, make_config

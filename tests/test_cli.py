@@ -98,7 +98,11 @@ def test_validate_formats(fixture_config: Config) -> None:
     as_json = runner.invoke(
         main, ["validate", "--format", "json", *_args(fixture_config)]
     )
-    assert json.loads(as_json.output) == {"conforms": True, "results": []}
+    assert json.loads(as_json.output) == {
+        "conforms": True,
+        "validator": "rudof",
+        "results": [],
+    }
     turtle = runner.invoke(
         main, ["validate", "--format", "turtle", *_args(fixture_config)]
     )

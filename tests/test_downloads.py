@@ -113,8 +113,8 @@ def test_unlisted_files_are_never_served(client: FlaskClient) -> None:
 def test_a_failed_build_keeps_the_previous_dumps(
     fixture_config: Config, tmp_path: Path
 ) -> None:
-    from mededkg.errors import ValidationFailed
     from mededkg.pipeline.build import build
+    from mededkg.pipeline.validate import ValidationFailed
 
     config = fixture_config.replace(store_path=tmp_path / "store")
     build(config)

@@ -101,6 +101,12 @@ CASES = [
         "one name without noise",
     ),
     (
+        "preferred-label-with-several-names",
+        'ex:inst skos:prefLabel "首都医科大学；北京第二医学院"@zh .',
+        "ex:inst",
+        "one name without noise",
+    ),
+    (
         "label-with-copyright-notice",
         'ex:h0 rdfs:label "版权所有 运城市中心医院"@zh .',
         "ex:h0",

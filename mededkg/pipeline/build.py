@@ -16,7 +16,6 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
 
-from mededkg.errors import ValidationFailed
 from mededkg.matching.sssom import sssom_to_graph
 from mededkg.namespaces import (
     INFERRED_GRAPH,
@@ -35,7 +34,12 @@ from mededkg.pipeline.load import (
     project_sources,
 )
 from mededkg.pipeline.reason import reason
-from mededkg.pipeline.validate import ValidationReport, validate
+from mededkg.pipeline.validate import (
+    VALIDATORS,
+    ValidationFailed,
+    ValidationReport,
+    validate,
+)
 from mededkg.settings import Config
 from mededkg.storage import Store, backend_for
 from mededkg.terms import to_oxigraph
@@ -119,19 +123,25 @@ def infer(dataset: Dataset, base_iri: str, *, reasoner: str) -> Graph:
     )
 
 
-def check(dataset: Dataset, base_iri: str, *, reasoner: str) -> ValidationReport:
+def check(
+    dataset: Dataset, base_iri: str, *, reasoner: str, validator: str = VALIDATORS[0]
+) -> ValidationReport:
     """The checks every change of the store passes, a build's and a write's: the
     reason step (``inferred`` is recomputed in *dataset*), then the validate step."""
     infer(dataset, base_iri, reasoner=reasoner)
-    return validate_dataset(dataset, base_iri)
+    return validate_dataset(dataset, base_iri, validator=validator)
 
 
-def validate_dataset(dataset: Dataset, base_iri: str) -> ValidationReport:
-    """Validate step: the asserted data graphs against the ``shapes`` graph."""
+def validate_dataset(
+    dataset: Dataset, base_iri: str, *, validator: str = VALIDATORS[0]
+) -> ValidationReport:
+    """Validate step: the asserted data graphs against the ``shapes`` graph, with
+    the SHACL engine *validator* names."""
     return validate(
         data_graphs(dataset, base_iri),
         shapes=dataset.graph(graph_iri(base_iri, SHAPES_GRAPH)),
         ontology=dataset.graph(graph_iri(base_iri, ONTOLOGY_GRAPH)),
+        validator=validator,
     )
 
 
@@ -172,7 +182,9 @@ def build(
         inferred = infer(dataset, config.base_iri, reasoner=config.reasoner)
         count.triples = len(inferred)
     with _step("validate", reporter, result) as count:
-        report = result.report = validate_dataset(dataset, config.base_iri)
+        report = result.report = validate_dataset(
+            dataset, config.base_iri, validator=config.validator
+        )
         count.triples = len(report.results)
     if not report.conforms:
         raise ValidationFailed(report, report.summary())

@@ -27,12 +27,12 @@ import pyoxigraph as ox
 from rdflib import Dataset, URIRef
 
 from mededkg import isolation
-from mededkg.errors import MedEdKGError, QueryError, ValidationFailed
+from mededkg.errors import MedEdKGError, QueryError
 from mededkg.guard import TOKEN_PATTERN, check_bounds, tokens
 from mededkg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, graph_iri
 from mededkg.pipeline.build import check, dataset_quads
 from mededkg.pipeline.dumps import dumps_folder, write_dumps
-from mededkg.pipeline.validate import ValidationReport
+from mededkg.pipeline.validate import ValidationFailed, ValidationReport
 from mededkg.query import federation
 from mededkg.settings import Config
 from mededkg.storage import Store, backend_for
@@ -383,7 +383,12 @@ def _commit(
                 staged.extend(before)
                 continue
             raise ReservedGraph(_reserved_message(name, str(iri)))
-        quads, report = _checked(staged, config.base_iri, reasoner=config.reasoner)
+        quads, report = _checked(
+            staged,
+            config.base_iri,
+            reasoner=config.reasoner,
+            validator=config.validator,
+        )
         if not report.conforms:
             raise WriteNotConforming(
                 report, f"the write was not applied: {report.summary()}"
@@ -403,7 +408,7 @@ def _dumps(config: Config) -> Callable[[Store], None]:
 
 
 def _checked(
-    staged: ox.Store, base_iri: str, *, reasoner: str
+    staged: ox.Store, base_iri: str, *, reasoner: str, validator: str
 ) -> tuple[list[ox.Quad], ValidationReport]:
     """The staged store with ``inferred`` recomputed, and its validation report:
     :func:`mededkg.pipeline.build.check`, the checks a build runs."""
@@ -420,7 +425,7 @@ def _checked(
         graph.add(
             (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
         )
-    report = check(dataset, base_iri, reasoner=reasoner)
+    report = check(dataset, base_iri, reasoner=reasoner, validator=validator)
     return list(dataset_quads(dataset)), report
 
 

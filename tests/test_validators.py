@@ -1,0 +1,309 @@
+"""The two SHACL engines give the same results: rudof (the default) against pyshacl
+(the reference) on the shapes' crafted bad instances, the fixture project and the
+real graph — severity, focus node, path, value, source shape, constraint component
+and message, result by result. A result the reference finds and rudof misses (or the
+reverse) fails here, whatever the speed."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import XSD, Graph, Literal, URIRef
+
+from mededkg.cli import main
+from mededkg.namespaces import ONTOLOGY_GRAPH, SH, SHAPES_GRAPH, graph_iri
+from mededkg.pipeline.build import data_graphs, load_dataset
+from mededkg.pipeline.validate import (
+    RUDOF_TERMS,
+    VALIDATORS,
+    ValidationReport,
+    ValidatorFailed,
+    engine_for,
+    validate,
+)
+from mededkg.resources import default_root, ontology_dir, shapes_dir
+from mededkg.settings import Config
+from tests.conftest import FIXTURE_ROOT, make_config
+from tests.test_shapes import CASES, CONTEXT, PREFIXES
+
+Key = tuple[str, ...]
+_BLANK = re.compile(r"_:\S+")
+
+
+def _keys(report: ValidationReport, *, messages: bool = True) -> Counter[Key]:
+    """Every result as a comparable row; blank-node labels are each engine's own
+    (a path such as ``sh:alternativePath`` is a blank node), so they are masked.
+    Without *messages* (shapes that give no ``sh:message``, where each engine
+    writes its own text) the message is left out."""
+    return Counter(
+        tuple(
+            _BLANK.sub("_:b", field)
+            for field in (
+                r.severity,
+                r.focus_node,
+                r.path,
+                r.value,
+                r.shape,
+                r.constraint,
+                r.message if messages else "",
+            )
+        )
+        for r in report.results
+    )
+
+
+def _both(
+    data: list[Graph], shapes: Graph, ontology: Graph
+) -> dict[str, ValidationReport]:
+    return {
+        name: validate(data, shapes, ontology, validator=name) for name in VALIDATORS
+    }
+
+
+def _assert_same(
+    reports: dict[str, ValidationReport], *, messages: bool = True
+) -> None:
+    reference, rudof = reports["pyshacl"], reports["rudof"]
+    assert rudof.conforms == reference.conforms
+    missing = _keys(reference, messages=messages) - _keys(rudof, messages=messages)
+    extra = _keys(rudof, messages=messages) - _keys(reference, messages=messages)
+    assert not missing and not extra, (
+        f"rudof misses {list(missing)[:5]} and adds {list(extra)[:5]}"
+    )
+
+
+@pytest.fixture(scope="module")
+def shapes_and_ontology() -> tuple[Graph, Graph]:
+    root = default_root()
+    shapes, ontology = Graph(), Graph()
+    for path in sorted(shapes_dir(root).glob("*.ttl")):
+        shapes.parse(path)
+    for path in sorted(ontology_dir(root).glob("*.ttl")):
+        ontology.parse(path)
+    return shapes, ontology
+
+
+@pytest.mark.parametrize(
+    ("case", "turtle"), [(c[0], c[1]) for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_engines_agree_on_each_crafted_bad_instance(
+    shapes_and_ontology: tuple[Graph, Graph], case: str, turtle: str
+) -> None:
+    shapes, ontology = shapes_and_ontology
+    data = Graph().parse(data=PREFIXES + CONTEXT + turtle, format="turtle")
+    reports = _both([data], shapes, ontology)
+    assert not reports["pyshacl"].conforms or reports["pyshacl"].results, case
+    _assert_same(reports)
+
+
+def _project_reports(config: Config) -> dict[str, ValidationReport]:
+    dataset = load_dataset(config)
+    return _both(
+        data_graphs(dataset, config.base_iri),
+        dataset.graph(graph_iri(config.base_iri, SHAPES_GRAPH)),
+        dataset.graph(graph_iri(config.base_iri, ONTOLOGY_GRAPH)),
+    )
+
+
+def test_engines_agree_on_the_fixture_project(tmp_path: Path) -> None:
+    _assert_same(_project_reports(make_config(FIXTURE_ROOT, tmp_path / "store")))
+
+
+def test_engines_agree_on_the_real_graph(repo_config: Config) -> None:
+    reports = _project_reports(repo_config)
+    _assert_same(reports)
+    # The real graph has warnings (institutions without an English name): the
+    # comparison above compared something.
+    assert reports["rudof"].results
+
+
+# --- rudof's terms: one case each, with results, where both engines must agree -----
+_P = """@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+"""
+_DATA = """ex:x a ex:C ; ex:p ex:y , "a;b"@en , "x"@en , "12"^^xsd:integer ;
+    ex:q "a;b"@en , ex:y ; ex:r "5"^^xsd:integer .
+ex:y a ex:D ; ex:p "3"^^xsd:integer . ex:D rdfs:subClassOf ex:E . ex:w a ex:E .
+ex:z ex:s ex:x ."""
+_ON_P = "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property ex:PS . ex:PS sh:path "
+
+#: A shapes graph per term of RUDOF_TERMS (and per path form), each giving results.
+RUDOF_CASES = {
+    "class": _ON_P + "ex:p ; sh:class ex:E .",
+    "datatype": _ON_P + "ex:p ; sh:datatype xsd:string .",
+    "nodeKind": _ON_P + "ex:p ; sh:nodeKind sh:IRI .",
+    "minCount": _ON_P + "ex:p ; sh:minCount 9 .",
+    "maxCount": _ON_P + "ex:p ; sh:maxCount 1 .",
+    "minExclusive": _ON_P + "ex:p ; sh:minExclusive 4 .",
+    "minInclusive": _ON_P + "ex:p ; sh:minInclusive 4 .",
+    "maxExclusive": _ON_P + "ex:p ; sh:maxExclusive 4 .",
+    "maxInclusive": _ON_P + "ex:p ; sh:maxInclusive 4 .",
+    "minLength": _ON_P + "ex:p ; sh:minLength 2 .",
+    "maxLength": _ON_P + "ex:p ; sh:maxLength 2 .",
+    "pattern": _ON_P + 'ex:p ; sh:pattern "^a" .',
+    "flags": _ON_P + 'ex:p ; sh:pattern "^A" ; sh:flags "i" .',
+    "languageIn": _ON_P + 'ex:p ; sh:languageIn ("zh") .',
+    "uniqueLang": _ON_P + "ex:p ; sh:uniqueLang true .",
+    "equals": _ON_P + "ex:p ; sh:equals ex:q .",
+    "disjoint": _ON_P + "ex:p ; sh:disjoint ex:q .",
+    "lessThan": _ON_P + "ex:r ; sh:lessThan ex:p .",
+    "lessThanOrEquals": _ON_P + "ex:r ; sh:lessThanOrEquals ex:p .",
+    "not": _ON_P + 'ex:p ; sh:not [ sh:pattern ";" ] .',
+    "node": _ON_P + "ex:p ; sh:node ex:N . ex:N a sh:NodeShape ; sh:nodeKind sh:IRI .",
+    "qualifiedMinCount": _ON_P + "ex:p ; sh:qualifiedMinCount 2 ;"
+    " sh:qualifiedValueShape [ sh:datatype xsd:integer ] .",
+    "qualifiedMaxCount": _ON_P + "ex:p ; sh:qualifiedMaxCount 1 ;"
+    " sh:qualifiedValueShape [ sh:nodeKind sh:Literal ] .",
+    "qualifiedValueShapesDisjoint": "ex:S a sh:NodeShape ; sh:targetClass ex:C ;"
+    " sh:property ex:PS , ex:PS2 . ex:PS sh:path ex:p ; sh:qualifiedMinCount 4 ;"
+    " sh:qualifiedValueShape [ sh:nodeKind sh:Literal ] ;"
+    " sh:qualifiedValueShapesDisjoint true . ex:PS2 sh:path ex:p ;"
+    " sh:qualifiedValueShape [ sh:datatype xsd:integer ] ;"
+    " sh:qualifiedValueShapesDisjoint true ; sh:qualifiedMinCount 1 .",
+    "in": _ON_P + 'ex:p ; sh:in ( ex:y "x"@en ) .',
+    "hasValue": _ON_P + "ex:p ; sh:hasValue ex:nope .",
+    "ignoredProperties": "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:closed true ;"
+    " sh:ignoredProperties ( rdf:type ) ; sh:property [ sh:path ex:p ] .",
+    "targetNode": "ex:S a sh:NodeShape ; sh:targetNode ex:x ; sh:property ex:PS ."
+    " ex:PS sh:path ex:p ; sh:maxCount 1 .",
+    "targetSubjectsOf": "ex:S a sh:NodeShape ; sh:targetSubjectsOf ex:q ;"
+    " sh:property ex:PS . ex:PS sh:path ex:p ; sh:maxCount 1 .",
+    "targetObjectsOf": "ex:S a sh:NodeShape ; sh:targetObjectsOf ex:s ;"
+    " sh:property ex:PS . ex:PS sh:path ex:p ; sh:maxCount 1 .",
+    "targetClass-subclass": "ex:S a sh:NodeShape ; sh:targetClass ex:E ;"
+    " sh:property ex:PS . ex:PS sh:path ex:p ; sh:maxCount 0 .",
+    "implicit-class-target": "ex:E a sh:NodeShape , rdfs:Class ; sh:property ex:PS ."
+    " ex:PS sh:path ex:p ; sh:maxCount 0 .",
+    "node-shape-constraint": "ex:S a sh:NodeShape ; sh:targetClass ex:C ;"
+    " sh:nodeKind sh:Literal .",
+    "deactivated": _ON_P + "ex:p ; sh:maxCount 1 ; sh:deactivated true ."
+    " ex:T a sh:NodeShape ; sh:targetClass ex:C ; sh:nodeKind sh:Literal .",
+    "severity": _ON_P + "ex:p ; sh:maxCount 1 ; sh:severity sh:Info .",
+    "sequence-path": _ON_P + "( ex:p ex:p ) ; sh:maxCount 0 .",
+    "descriptive": _ON_P + 'ex:p ; sh:maxCount 1 ; sh:name "p" ; sh:order 1 ;'
+    ' sh:description "d" ; sh:group ex:G ; sh:defaultValue 1 ; sh:message "m" .',
+}
+
+#: Terms rudof 0.3 does not evaluate as pyshacl does: shapes using them go to pyshacl.
+PYSHACL_CASES = {
+    "inversePath": _ON_P + "[ sh:inversePath ex:s ] ; sh:maxCount 0 .",
+    "alternativePath": _ON_P + "[ sh:alternativePath ( ex:q ex:p ) ] ; sh:maxCount 0 .",
+    "zeroOrMorePath": _ON_P + "[ sh:zeroOrMorePath ex:p ] ; sh:maxCount 0 .",
+    "oneOrMorePath": _ON_P + "[ sh:oneOrMorePath ex:p ] ; sh:maxCount 0 .",
+    "zeroOrOnePath": _ON_P + "[ sh:zeroOrOnePath ex:p ] ; sh:maxCount 0 .",
+    "and": _ON_P + 'ex:p ; sh:and ( [ sh:nodeKind sh:Literal ] [ sh:pattern "a" ] ) .',
+    "or": _ON_P
+    + "ex:p ; sh:or ( [ sh:nodeKind sh:IRI ] [ sh:datatype xsd:integer ] ) .",
+    "xone": _ON_P
+    + "ex:p ; sh:xone ( [ sh:nodeKind sh:Literal ] [ sh:datatype xsd:integer ] ) .",
+}
+
+
+def _case(turtle: str) -> tuple[Graph, Graph]:
+    shapes = Graph().parse(data=_P + turtle, format="turtle")
+    return Graph().parse(data=_P + _DATA, format="turtle"), shapes
+
+
+def test_every_term_rudof_is_trusted_with_has_a_case() -> None:
+    covered = {
+        p for turtle in RUDOF_CASES.values() for p in _case(turtle)[1].predicates()
+    }
+    assert not RUDOF_TERMS - covered
+
+
+@pytest.mark.parametrize("term", sorted(RUDOF_CASES))
+def test_rudof_gives_the_reference_results_on_each_term(term: str) -> None:
+    data, shapes = _case(RUDOF_CASES[term])
+    reports = _both([data], shapes, Graph())
+    assert reports["rudof"].engine == "rudof"
+    assert reports["pyshacl"].results, "the case must give results to compare"
+    # These shapes give no sh:message (but "descriptive"): each engine writes its own.
+    _assert_same(reports, messages=term == "descriptive")
+
+
+@pytest.mark.parametrize("term", sorted(PYSHACL_CASES))
+def test_shapes_rudof_would_misread_are_validated_by_the_reference(term: str) -> None:
+    data, shapes = _case(PYSHACL_CASES[term])
+    report = validate([data], shapes, Graph(), validator="rudof")
+    assert report.engine == "pyshacl"
+    assert f"sh:{term}" in report.engine_note
+    assert report.results
+    assert _keys(report) == _keys(
+        validate([data], shapes, Graph(), validator="pyshacl")
+    )
+
+
+def test_the_project_shapes_are_validated_by_rudof(
+    shapes_and_ontology: tuple[Graph, Graph],
+) -> None:
+    assert engine_for(shapes_and_ontology[0], "rudof") == ("rudof", "")
+
+
+def test_report_graph_says_conforms_when_only_warnings() -> None:
+    shapes = Graph().parse(
+        data="""@prefix sh: <http://www.w3.org/ns/shacl#> .
+        @prefix ex: <http://example.org/> .
+        ex:S a sh:NodeShape ; sh:targetClass ex:C ;
+          sh:property [ sh:path ex:p ; sh:minCount 1 ; sh:severity sh:Warning ;
+                        sh:message "p is recommended"@en ] .""",
+        format="turtle",
+    )
+    data = Graph().parse(
+        data="<http://example.org/x> a <http://example.org/C> .", format="turtle"
+    )
+    for name in VALIDATORS:
+        report = validate([data], shapes, Graph(), validator=name)
+        assert report.conforms, name
+        assert [r.message for r in report.results] == ["p is recommended"], name
+        (node,) = report.graph.subjects(SH.conforms, None)
+        assert report.graph.value(node, SH.conforms) == Literal(
+            True, datatype=XSD.boolean
+        ), name
+
+
+def test_a_term_rudof_cannot_read_names_the_triple_and_the_way_out() -> None:
+    # rdflib writes this IRI; rudof's strict N-Triples parser refuses it.
+    data = Graph()
+    data.add((URIRef("http://example.org/a%zz"), SH.path, Literal("x")))
+    with pytest.raises(ValidatorFailed) as failed:
+        validate([data], Graph(), Graph(), validator="rudof")
+    message = str(failed.value)
+    assert "rudof" in message and "percent encoding" in message
+    assert "the data triple: <http://example.org/a%zz>" in message
+    assert "--validator pyshacl" in message
+
+
+def test_an_unknown_engine_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown validator 'jena'"):
+        validate([], Graph(), Graph(), validator="jena")
+
+
+def test_cli_validate_runs_either_engine_with_the_same_report(tmp_path: Path) -> None:
+    outputs = {}
+    for name in VALIDATORS:
+        result = CliRunner().invoke(
+            main,
+            [
+                "validate",
+                "--root",
+                str(FIXTURE_ROOT),
+                "--store-path",
+                str(tmp_path / "store"),
+                "--validator",
+                name,
+                "--format",
+                "json",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        report = json.loads(_BLANK.sub("_:b", result.output))
+        assert report.pop("validator") == name
+        outputs[name] = report
+    assert outputs["rudof"] == outputs["pyshacl"]
