@@ -239,6 +239,15 @@ SETTINGS: tuple[Setting, ...] = (
         ("owlrl", "fast"),
     ),
     Setting(
+        "dumps",
+        "lazy",
+        "Downloads of a build: lazy (each file made on its first download, then "
+        "kept with its checksum; the default) or eager (every file written by the "
+        "build).",
+        str,
+        ("lazy", "eager"),
+    ),
+    Setting(
         "validator",
         "rudof",
         "SHACL engine of the build and of writes: rudof (Rust, the default) or "
@@ -355,6 +364,7 @@ class Config:
     service_allowlist: tuple[str, ...] = ()
     reasoner: str = "fast"
     validator: str = "rudof"
+    dumps: str = "lazy"
     client_queries: int = 1
     response_limit_mb: float = 32.0
     query_max_kb: int = 64

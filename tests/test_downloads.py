@@ -1,4 +1,5 @@
-"""Downloads: dumps written at build time, listed with sizes and checksums, served
+"""Downloads: every dump of a build listed, each made on its first download (or by
+the build, with ``dumps = eager``) and then listed with its size and checksum, served
 only when listed, each parsing back to the graph it claims to hold."""
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from flask.testing import FlaskClient
 from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
-from mededkg.pipeline.dumps import DATASET_STEM, dumps_folder, read_index, write_dumps
+from mededkg.pipeline.dumps import (
+    DATASET_STEM,
+    dumps_folder,
+    make_dump,
+    read_index,
+    write_dumps,
+)
 from mededkg.query.formats import RDF_FORMATS
 from mededkg.settings import Config
 from mededkg.storage import EmbeddedStore, Store
@@ -52,14 +59,112 @@ def test_listing_has_sizes_and_checksums_of_the_served_bytes(
 ) -> None:
     listing = client.get("/downloads?format=json").get_json()
     assert listing
+    served = {}
     for row in listing[:8]:
         with client.get(f"/downloads/{row['file']}") as response:
             assert response.status_code == 200
             body = response.get_data()
-        assert len(body) == row["bytes"]
-        assert hashlib.sha256(body).hexdigest() == row["sha256"]
+        assert response.headers["X-Checksum-SHA256"] == hashlib.sha256(body).hexdigest()
         assert response.headers["Content-Type"].startswith(row["media_type"])
         assert "attachment" in response.headers["Content-Disposition"]
+        served[row["file"]] = body
+    # Once served, a file is listed with the size and checksum of those bytes.
+    after = {r["file"]: r for r in client.get("/downloads?format=json").get_json()}
+    for file, body in served.items():
+        assert after[file]["bytes"] == len(body)
+        assert after[file]["sha256"] == hashlib.sha256(body).hexdigest()
+    page = client.get("/downloads").get_data(as_text=True)
+    assert all(after[file]["sha256"] in page for file in served)
+
+
+def test_a_lazy_build_lists_every_file_and_makes_none(
+    fixture_config: Config, tmp_path: Path
+) -> None:
+    from mededkg.pipeline.build import build
+
+    config = fixture_config.replace(store_path=tmp_path / "store")
+    build(config)
+    folder = dumps_folder(config.store_path.resolve())
+    index = read_index(folder)
+    assert index and not any(d.made for d in index)
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        "index.json"
+    ]
+    store = EmbeddedStore.open(config.store_path)
+    made, data = make_dump(store, folder, index[0])
+    assert data is None and made.made
+    body = (folder / made.file).read_bytes()
+    assert hashlib.sha256(body).hexdigest() == made.sha256 and len(body) == made.bytes
+    assert read_index(folder)[0] == made
+    # The same bytes as an eager build's file: made from the same build.
+    eager = write_dumps(store, tmp_path / "eager", config.base_iri)
+    assert eager[0].sha256 == made.sha256
+
+
+def test_an_eager_build_writes_every_file(
+    fixture_config: Config, tmp_path: Path
+) -> None:
+    from mededkg.pipeline.build import build
+
+    config = fixture_config.replace(store_path=tmp_path / "store", dumps="eager")
+    build(config)
+    folder = dumps_folder(config.store_path.resolve())
+    index = read_index(folder)
+    assert index and all(d.made for d in index)
+    for dump in index:
+        body = (folder / dump.file).read_bytes()
+        assert hashlib.sha256(body).hexdigest() == dump.sha256
+
+
+def test_concurrent_first_downloads_get_one_complete_file(
+    fixture_config: Config, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import contextmanager
+
+    from mededkg.pipeline.build import build
+    from tests.conftest import _serve
+    from webapp import create_app
+
+    config = fixture_config.replace(
+        store_path=tmp_path / "store", rate_limit=0, client_queries=8
+    )
+    build(config)
+    app = create_app(config)
+    file = DATASET_STEM + ".jsonld"
+    with contextmanager(_serve)(app) as url:
+        import urllib.request
+
+        def fetch(_: int) -> tuple[bytes, str]:
+            with urllib.request.urlopen(f"{url}/downloads/{file}", timeout=60) as r:
+                return r.read(), r.headers["X-Checksum-SHA256"]
+
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(fetch, range(6)))
+    bodies = {body for body, _ in answers}
+    assert len(bodies) == 1
+    (body,) = bodies
+    assert {sha for _, sha in answers} == {hashlib.sha256(body).hexdigest()}
+    folder = dumps_folder(config.store_path.resolve())
+    assert (folder / file).read_bytes() == body
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_dumps_folder_that_cannot_be_written_still_serves_complete_files(
+    fixture_config: Config, tmp_path: Path
+) -> None:
+    from mededkg.pipeline.build import build
+
+    config = fixture_config.replace(store_path=tmp_path / "store")
+    build(config)
+    folder = dumps_folder(config.store_path.resolve())
+    # The maker's lock file cannot be opened (as with a read-only folder, but also
+    # when the tests run as root, who may write anywhere).
+    (folder / ".make.lock").mkdir()
+    dump = read_index(folder)[0]
+    made, data = make_dump(EmbeddedStore.open(config.store_path), folder, dump)
+    assert data is not None and hashlib.sha256(data).hexdigest() == made.sha256
+    assert not (folder / dump.file).exists() and not read_index(folder)[0].made
 
 
 @pytest.mark.parametrize("fmt", RDF_FORMATS, ids=lambda f: f.name)
@@ -91,8 +196,9 @@ def test_whole_dataset_in_a_format_without_graphs_says_graphs_were_merged(
     assert whole["turtle"]["file"] == DATASET_STEM + ".ttl"
     assert whole["turtle"]["graphs_merged"] > 1
     assert whole["trig"]["graphs_merged"] == 0
+    trig = _body(client, whole["trig"]["file"])
     page = client.get("/downloads").get_data(as_text=True)
-    assert "graphs merged" in page and whole["trig"]["sha256"] in page
+    assert "graphs merged" in page and hashlib.sha256(trig).hexdigest() in page
 
 
 def test_dumps_are_byte_identical_across_runs(

@@ -45,10 +45,11 @@ import pytest
 import requests
 from SPARQLWrapper import JSON, SPARQLWrapper
 
-from mededkg.pipeline.dumps import DATASET_STEM, Dump, dumps_folder, read_index
+from mededkg.pipeline.dumps import DATASET_STEM, Dump, dumps_folder, make_all
 from mededkg.query.formats import RDF_FORMATS, RESULT_FORMATS
 from mededkg.query.namedqueries import NamedQuery
 from mededkg.settings import Config
+from mededkg.storage import EmbeddedStore
 from tests.test_clients import COMPETENCY_QUERIES, Row, canonical
 
 JAVA_DIR = Path("/usr/share/java")
@@ -157,9 +158,10 @@ def jena(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 # --- the dumps ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def dumps(repo_config: Config) -> tuple[Path, list[Dump]]:
-    """The dumps folder of the real graph's build and its index."""
+    """The dumps folder of the real graph's build and its index, every file made
+    (the build lists them; each is made on first download)."""
     folder = dumps_folder(repo_config.store_path.resolve())
-    index = read_index(folder)
+    index = make_all(EmbeddedStore.open(repo_config.store_path), folder)
     formats = {d.format for d in index}
     assert formats == {f.name for f in RDF_FORMATS}, formats
     return folder, index

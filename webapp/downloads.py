@@ -1,8 +1,10 @@
-"""Downloads: ``/downloads`` lists the dumps written at build time (HTML, with a JSON
-twin); ``/downloads/<file>`` serves one of them, only if the index lists it."""
+"""Downloads: ``/downloads`` lists the dumps of the build (HTML, with a JSON twin);
+``/downloads/<file>`` serves one of them, only if the index lists it — made on its
+first download when the build wrote the index only (``dumps = lazy``, the default)."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from flask import (
     send_file,
 )
 
-from mededkg.pipeline.dumps import Dump, dumps_folder, find, read_index
+from mededkg.pipeline.dumps import Dump, dumps_folder, find, make_dump, read_index
 from webapp.context import state
 from webapp.urls import public_url
 
@@ -44,8 +46,10 @@ def download(file: str) -> Response:
     dump = find(_dumps(), file)
     if dump is None:
         abort(404, f"no download named {file!r}; see /downloads for the list")
+    dump, data = make_dump(state().store, _folder(), dump)
+    assert dump.sha256 is not None
     response = send_file(
-        _folder() / dump.file,
+        _folder() / dump.file if data is None else io.BytesIO(data),
         mimetype=dump.media_type,
         as_attachment=True,
         download_name=dump.file,

@@ -393,16 +393,22 @@ def _commit(
             raise WriteNotConforming(
                 report, f"the write was not applied: {report.summary()}"
             )
-        folder = backend.write_dataset(quads, before_swap=_dumps(config))
+        folder = backend.write_dataset(quads, before_swap=_dumps(config, quads))
     return WriteResult(created, len(quads), time.perf_counter() - start, folder)
 
 
-def _dumps(config: Config) -> Callable[[Store], None]:
+def _dumps(config: Config, quads: list[ox.Quad]) -> Callable[[Store], None]:
     """Write the downloads of the new build, as a build does (they live inside it)."""
 
     def dump(store: Store) -> None:
         assert store.location is not None
-        write_dumps(store, dumps_folder(store.location), config.base_iri)
+        write_dumps(
+            store,
+            dumps_folder(store.location),
+            config.base_iri,
+            lazy=config.dumps == "lazy",
+            quads=quads,
+        )
 
     return dump
 
