@@ -12,10 +12,11 @@ run: $(VENV)/.installed
 # Debian packages the tests drive: Chromium and a CJK font (browser tests, screenshots
 # of Chinese pages), roqet from rasqal-utils (a second, independent SPARQL client), and
 # Apache Jena with a Java runtime and rapper from raptor2-utils (independent parsers of
-# the dumps and result sets, tests/test_other_engines.py).
+# the dumps and result sets, tests/test_other_engines.py), and Virtuoso 7 (a second
+# SPARQL store for the back-end suite, tests/test_backends.py).
 # Installed with apt-get when missing and run as root; otherwise the command is printed.
 SYSTEM_PACKAGES = chromium fonts-wqy-zenhei rasqal-utils \
-  libapache-jena-java default-jre-headless raptor2-utils
+  libapache-jena-java default-jre-headless raptor2-utils virtuoso-opensource
 
 # Test files run on TEST_WORKERS processes (pytest-xdist), each file on one worker so
 # its module fixtures are built once; tests/conftest.py puts the slowest files first.

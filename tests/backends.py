@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from string import Template
 
 import pytest
 
@@ -129,6 +130,104 @@ def oxigraph_union_server(
     ``remote_union_default_graph`` expects."""
     folder = tmp_path_factory.mktemp("oxigraph-union-server")
     yield from run_oxigraph(folder, "--union-default-graph")
+
+
+@dataclass(frozen=True)
+class VirtuosoServer:
+    """A running Virtuoso 7 (Debian's ``virtuoso-opensource``): its HTTP base URL."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def query(self) -> str:
+        """The SPARQL endpoint (queries and updates)."""
+        return self.url + "/sparql"
+
+    @property
+    def graph_store(self) -> str:
+        """The Graph Store Protocol endpoint."""
+        return self.url + "/sparql-graph-crud"
+
+
+#: The committed configuration (folder and ports filled in), docs/backends.md's recipe.
+VIRTUOSO_INI = Path(__file__).parent / "data" / "virtuoso" / "virtuoso.ini"
+VIRTUOSO_MISSING = (
+    "Virtuoso is missing: apt-get install virtuoso-opensource (`make test` installs "
+    "it when run as root)"
+)
+
+
+def run_virtuoso(folder: Path) -> Iterator[VirtuosoServer]:
+    """Run a private Virtuoso with its database in *folder*, on free loopback ports,
+    anonymous SPARQL updates allowed, until the generator is closed."""
+    binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt")
+    if binary is None or isql is None:
+        # CI (and root, who `make test` installs it for) must run it: a skip there
+        # would pass without testing; elsewhere the skip names what to install.
+        if os.environ.get("CI") or os.geteuid() == 0:
+            pytest.fail(VIRTUOSO_MISSING)
+        pytest.skip(VIRTUOSO_MISSING)
+    sql_port, http_port = free_port(), free_port()
+    ini = folder / "virtuoso.ini"
+    ini.write_text(
+        Template(VIRTUOSO_INI.read_text("utf-8")).substitute(
+            folder=folder, sql_port=sql_port, http_port=http_port
+        ),
+        "utf-8",
+    )
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [binary, "-c", str(ini), "+foreground"],
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_for(url + "/sparql?query=ASK%7B%7D", seconds=120)
+        grants = (
+            'grant SPARQL_UPDATE to "SPARQL"; '
+            "DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7);"
+        )
+        subprocess.run(
+            [isql, f"127.0.0.1:{sql_port}", "dba", "dba", f"exec={grants}"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        yield VirtuosoServer(url, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[VirtuosoServer]:
+    """A real Virtuoso 7 for the session (Debian's package, started from the
+    committed ``virtuoso.ini``)."""
+    yield from run_virtuoso(tmp_path_factory.mktemp("virtuoso"))
+
+
+def virtuoso_config(config: Config, server: VirtuosoServer) -> Config:
+    """*config* on the remote back-end, on Virtuoso: one URL for queries and updates,
+    its Graph Store endpoint, and its default graph as the union of the graphs
+    (with a list of default graphs, Virtuoso 7 miscounts some aggregates:
+    docs/backends.md)."""
+    return config.replace(
+        store_backend="remote",
+        remote_endpoint=server.query,
+        remote_update_endpoint=server.query,
+        remote_graph_store=server.graph_store,
+        remote_union_default_graph=True,
+    )
 
 
 def backend_config(

@@ -34,6 +34,7 @@ from mededkg.pipeline.load import (
     project_sources,
 )
 from mededkg.pipeline.reason import reason
+from mededkg.pipeline.skolem import skolemise_shared
 from mededkg.pipeline.validate import (
     VALIDATORS,
     ValidationFailed,
@@ -111,8 +112,10 @@ def load_dataset(
 
 def infer(dataset: Dataset, base_iri: str, *, reasoner: str) -> Graph:
     """Reason step: the ``inferred`` graph of *dataset*, computed from every graph
-    but ``shapes`` (and written into it)."""
-    return reason(
+    but ``shapes`` (and written into it); then the blank nodes it shares with the
+    ontology (class expressions) become skolem IRIs in both (:mod:`.skolem`), so
+    every store holds the same data."""
+    inferred = reason(
         (
             dataset.graph(iri)
             for iri in graph_iris(dataset)
@@ -121,6 +124,8 @@ def infer(dataset: Dataset, base_iri: str, *, reasoner: str) -> Graph:
         reasoner=reasoner,
         into=dataset.graph(graph_iri(base_iri, INFERRED_GRAPH)),
     )
+    skolemise_shared(dataset, base_iri)
+    return inferred
 
 
 def check(

@@ -129,7 +129,11 @@ class RemoteStore(Store):
         except TimeoutError as error:
             raise QueryTimeout(_timeout_message(timeout)) from error
         media = media_type(response)
-        reader = _DeadlineReader(response, limit, timeout, self.endpoints.query)
+        reader: io.RawIOBase = _DeadlineReader(
+            response, limit, timeout, self.endpoints.query
+        )
+        if media == "application/sparql-results+json":
+            reader = _BlankNodeLabels(reader)
         stream = io.BufferedReader(reader)
         try:
             results_format = ox.QueryResultsFormat.from_media_type(media)
@@ -256,6 +260,48 @@ class _DeadlineReader(io.RawIOBase):
 
     def close(self) -> None:
         self.response.close()
+        super().close()
+
+
+class _BlankNodeLabels(io.RawIOBase):
+    """JSON results with Virtuoso's blank nodes made readable: Virtuoso 7 labels them
+    ``nodeID://b10005``, which is not a blank node label (SPARQL results keep RDF's
+    label syntax), so Oxigraph's parser refuses the whole answer. The prefix is
+    rewritten, in the stream, where a binding says ``"type": "bnode"`` — as Virtuoso
+    writes it; the same node keeps one label within an answer."""
+
+    LABEL = b'"type": "bnode", "value": "nodeID://'
+    READABLE = b'"type": "bnode", "value": "nodeID--'
+
+    def __init__(self, inner: io.RawIOBase) -> None:
+        super().__init__()
+        self.inner = inner
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while True:
+            chunk = self.inner.read(max(len(buffer), len(self.LABEL)))
+            data = (self.pending + (chunk or b"")).replace(self.LABEL, self.READABLE)
+            if not chunk:  # the end: nothing may stay behind
+                self.pending = data[len(buffer) :]
+                out = data[: len(buffer)]
+                buffer[: len(out)] = out
+                return len(out)
+            # A label split between two chunks is completed by the next one.
+            keep = len(self.LABEL) - 1
+            ready, self.pending = data[:-keep], data[-keep:]
+            if len(ready) > len(buffer):
+                self.pending = ready[len(buffer) :] + self.pending
+                ready = ready[: len(buffer)]
+            if ready:
+                buffer[: len(ready)] = ready
+                return len(ready)
+
+    def close(self) -> None:
+        self.inner.close()
         super().close()
 
 
