@@ -307,3 +307,9 @@ def test_cli_validate_runs_either_engine_with_the_same_report(tmp_path: Path) ->
         assert report.pop("validator") == name
         outputs[name] = report
     assert outputs["rudof"] == outputs["pyshacl"]
+
+
+def test_the_text_report_says_when_the_reference_engine_took_over() -> None:
+    data, shapes = _case(PYSHACL_CASES["inversePath"])
+    text = validate([data], shapes, Graph(), validator="rudof").text()
+    assert "sh:inversePath" in text.splitlines()[1] and "pyshacl" in text

@@ -191,6 +191,7 @@ def build(
             dataset, config.base_iri, validator=config.validator
         )
         count.triples = len(report.results)
+        count.detail = report.engine_note
     if not report.conforms:
         raise ValidationFailed(report, report.summary())
     if write:

@@ -137,6 +137,8 @@ class ValidationReport:
     def text(self) -> str:
         """A readable report: one block per result."""
         lines = [self.summary()]
+        if self.engine_note:
+            lines.append(f"({self.engine_note})")
         for result in self.results:
             lines += [
                 "",
