@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyoxigraph as ox
+from flask.testing import FlaskClient
 from rdflib import RDF, BNode, Dataset, Literal, Namespace, URIRef
 
 from mededkg.pipeline.build import build
@@ -118,3 +119,14 @@ def test_two_builds_of_the_real_graph_name_them_alike(
     again = make_config(default_root(), tmp_path / "store")
     build(again)
     assert _stored_skolems(again) == _stored_skolems(repo_config)
+
+
+def test_a_skolem_iri_is_dereferenceable(
+    repo_config: Config, repo_client: FlaskClient
+) -> None:
+    iri = sorted(_stored_skolems(repo_config))[0]
+    path = "/" + iri.removeprefix(BASE)
+    page = repo_client.get(path)
+    assert page.status_code == 200
+    turtle = repo_client.get(path, headers={"Accept": "text/turtle"})
+    assert turtle.status_code == 200 and iri in turtle.get_data(as_text=True)
