@@ -119,7 +119,9 @@ def run(
             record["triples"] = len(report.results)
             record["conforms"] = report.conforms
         with step("store") as record:
-            write_store(build_module.dataset_quads(dataset), config.store_path)
+            write_store(
+                build_module.store_quads(dataset, config.base_iri), config.store_path
+            )
             record["triples"] = len(dataset)
         del dataset, inferred
     if dumps:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from flask.testing import FlaskClient
-from rdflib import RDF, BNode, Dataset, Literal, Namespace, URIRef
 
 from mededkg.pipeline.build import build
 from mededkg.pipeline.skolem import GENID, skolemise_shared
@@ -19,77 +18,80 @@ from mededkg.storage import EmbeddedStore
 from tests.conftest import make_config
 
 BASE = "https://w3id.org/mededkg/"
-EX = Namespace("http://example.org/")
-OWL = Namespace("http://www.w3.org/2002/07/owl#")
-RDFS_SUB = URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+EX = "http://example.org/"
+OWL = "http://www.w3.org/2002/07/owl#"
+TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+SUB = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+ONTOLOGY = ox.NamedNode(BASE + "graph/ontology")
+INFERRED = ox.NamedNode(BASE + "graph/inferred")
 
 
-def _dataset(*extra: tuple[URIRef, URIRef, URIRef | Literal]) -> Dataset:
-    """An ontology graph with two restrictions, one of them also in ``inferred``."""
-    dataset = Dataset()
-    ontology = dataset.graph(URIRef(BASE + "graph/ontology"))
-    inferred = dataset.graph(URIRef(BASE + "graph/inferred"))
-    for cls, prop in ((EX.A, EX.p), (EX.B, EX.q)):
-        restriction = BNode()
-        ontology.add((cls, RDFS_SUB, restriction))
-        ontology.add((restriction, RDF.type, OWL.Restriction))
-        ontology.add((restriction, OWL.onProperty, prop))
-        ontology.add((restriction, OWL.someValuesFrom, EX.C))
-        if cls == EX.A:
-            inferred.add((EX.a1, RDF.type, restriction))
-    for triple in extra:
-        ontology.add(triple)
-    return dataset
+def _n(name: str, ns: str = EX) -> ox.NamedNode:
+    return ox.NamedNode(ns + name)
 
 
-def _blank_nodes(dataset: Dataset) -> dict[BNode, set[str]]:
-    found: dict[BNode, set[str]] = {}
-    for s, _, o, g in dataset.quads((None, None, None, None)):
-        for term in (s, o):
-            if isinstance(term, BNode):
-                found.setdefault(term, set()).add(str(g))
-    return found
+def _quads(*extra: ox.Quad, also_b: bool = False) -> list[ox.Quad]:
+    """An ontology graph with two restrictions, the first also in ``inferred``."""
+    quads = []
+    for cls, prop in (("A", "p"), ("B", "q")):
+        restriction = ox.BlankNode()
+        quads += [
+            ox.Quad(_n(cls), SUB, restriction, ONTOLOGY),
+            ox.Quad(restriction, TYPE, _n("Restriction", OWL), ONTOLOGY),
+            ox.Quad(restriction, _n("onProperty", OWL), _n(prop), ONTOLOGY),
+            ox.Quad(restriction, _n("someValuesFrom", OWL), _n("C"), ONTOLOGY),
+        ]
+        if cls == "A" or also_b:
+            quads.append(ox.Quad(_n(cls.lower() + "1"), TYPE, restriction, INFERRED))
+    return quads + list(extra)
 
 
-def _skolems(dataset: Dataset) -> set[str]:
+def _skolems(quads: list[ox.Quad]) -> set[str]:
     return {
-        str(t)
-        for quad in dataset.quads((None, None, None, None))
-        for t in quad[:3]
-        if str(t).startswith(BASE + GENID)
+        t.value
+        for q in quads
+        for t in (q.subject, q.object)
+        if isinstance(t, ox.NamedNode) and t.value.startswith(BASE + GENID)
     }
 
 
+def _blank_nodes(quads: list[ox.Quad]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for q in quads:
+        for t in (q.subject, q.object):
+            if isinstance(t, ox.BlankNode):
+                found.setdefault(t.value, set()).add(str(q.graph_name))
+    return found
+
+
 def test_a_blank_node_two_graphs_share_becomes_one_iri_in_both() -> None:
-    dataset = _dataset()
-    assert skolemise_shared(dataset, BASE) == 1
-    (iri,) = _skolems(dataset)
-    ontology = dataset.graph(URIRef(BASE + "graph/ontology"))
-    inferred = dataset.graph(URIRef(BASE + "graph/inferred"))
-    assert (EX.a1, RDF.type, URIRef(iri)) in inferred
-    assert (URIRef(iri), OWL.onProperty, EX.p) in ontology
-    assert (EX.A, RDFS_SUB, URIRef(iri)) in ontology
+    quads = skolemise_shared(_quads(), BASE)
+    (iri,) = _skolems(quads)
+    node = ox.NamedNode(iri)
+    assert ox.Quad(_n("a1"), TYPE, node, INFERRED) in quads
+    assert ox.Quad(node, _n("onProperty", OWL), _n("p"), ONTOLOGY) in quads
+    assert ox.Quad(_n("A"), SUB, node, ONTOLOGY) in quads
     # The other restriction is in one graph only: it stays a blank node.
-    assert all(len(graphs) == 1 for graphs in _blank_nodes(dataset).values())
-    assert len(_blank_nodes(dataset)) == 1
+    blanks = _blank_nodes(quads)
+    assert len(blanks) == 1 and all(len(g) == 1 for g in blanks.values())
+    assert len(quads) == len(_quads())
 
 
 def test_skolem_iris_are_the_same_in_every_build_and_survive_unrelated_edits() -> None:
-    first, second = _dataset(), _dataset()
-    edited = _dataset((EX.Z, RDF.type, OWL.Class), (EX.B, RDFS_SUB, EX.Y))
-    for dataset in (first, second, edited):
-        skolemise_shared(dataset, BASE)
+    edit = (
+        ox.Quad(_n("Z"), TYPE, _n("Class", OWL), ONTOLOGY),
+        ox.Quad(_n("B"), SUB, _n("Y"), ONTOLOGY),
+    )
+    first = skolemise_shared(_quads(), BASE)
+    second = skolemise_shared(_quads(), BASE)
+    edited = skolemise_shared(_quads(*edit), BASE)
     assert _skolems(first) == _skolems(second) == _skolems(edited)
 
 
 def test_different_class_expressions_get_different_iris() -> None:
-    dataset = _dataset()
-    inferred = dataset.graph(URIRef(BASE + "graph/inferred"))
-    ontology = dataset.graph(URIRef(BASE + "graph/ontology"))
-    other = next(o for s, _, o in ontology.triples((EX.B, RDFS_SUB, None)))
-    inferred.add((EX.b1, RDF.type, other))
-    assert skolemise_shared(dataset, BASE) == 2
-    assert len(_skolems(dataset)) == 2
+    quads = skolemise_shared(_quads(also_b=True), BASE)
+    assert len(_skolems(quads)) == 2
+    assert not _blank_nodes(quads)
 
 
 def _stored_skolems(config: Config) -> set[str]:

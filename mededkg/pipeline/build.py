@@ -112,10 +112,8 @@ def load_dataset(
 
 def infer(dataset: Dataset, base_iri: str, *, reasoner: str) -> Graph:
     """Reason step: the ``inferred`` graph of *dataset*, computed from every graph
-    but ``shapes`` (and written into it); then the blank nodes it shares with the
-    ontology (class expressions) become skolem IRIs in both (:mod:`.skolem`), so
-    every store holds the same data."""
-    inferred = reason(
+    but ``shapes`` (and written into it)."""
+    return reason(
         (
             dataset.graph(iri)
             for iri in graph_iris(dataset)
@@ -124,8 +122,6 @@ def infer(dataset: Dataset, base_iri: str, *, reasoner: str) -> Graph:
         reasoner=reasoner,
         into=dataset.graph(graph_iri(base_iri, INFERRED_GRAPH)),
     )
-    skolemise_shared(dataset, base_iri)
-    return inferred
 
 
 def check(
@@ -216,7 +212,7 @@ def build(
             # The quads are listed once: the store is written from them, and the
             # index of the downloads is counted from them (reading them back from
             # the new store would take longer than the index itself).
-            quads.extend(dataset_quads(dataset))
+            quads.extend(store_quads(dataset, config.base_iri))
             result.store_folder = backend.write_dataset(quads, before_swap=dump)
             count.triples = len(dataset)
     return result
@@ -258,6 +254,13 @@ def data_graphs(dataset: Dataset, base_iri: str) -> list[Graph]:
         for iri in graph_iris(dataset)
         if graph_name(base_iri, str(iri)) not in skip
     ]
+
+
+def store_quads(dataset: Dataset, base_iri: str) -> list[ox.Quad]:
+    """The quads a store is written from: every graph of *dataset*, the blank nodes
+    two graphs share made skolem IRIs (:mod:`.skolem`), so every store — Oxigraph,
+    Virtuoso, any Graph Store server — holds the same data."""
+    return skolemise_shared(dataset_quads(dataset), base_iri)
 
 
 def dataset_quads(dataset: Dataset) -> Iterator[ox.Quad]:

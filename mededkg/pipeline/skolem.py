@@ -5,101 +5,92 @@ and list nodes, which are blank nodes of the ``ontology`` graph) into the ``infe
 graph, so those blank nodes occur in two graphs. SPARQL stores disagree about such
 nodes: Oxigraph keeps one node across graphs, Virtuoso 7 cannot load them at all
 (``SR002 string_output_string``), and a Graph Store ``PUT`` per graph splits them in
-two. Every such node is therefore replaced, in every graph, by an IRI under the
-dataset's base, as RDF 1.1 §3.5 describes::
+two. Before the store is written, every such node is replaced, in every graph, by an
+IRI under the dataset's base, as RDF 1.1 Concepts §3.5 describes::
 
     <base>.well-known/genid/<hash>
 
 The hash is stable across builds: it is the SHA-256 of the node's neighbourhood — the
-triples reachable from it through blank-node objects and the triples that point at
-it, in every graph where it occurs — in RDFC-1.0 canonical form, with the node marked.
-The same class expression in the same place gets the same IRI in every build, and an
-edit elsewhere in the ontology does not move it. Blank nodes that only one graph holds
-(the shapes' property shapes, lists) stay blank nodes.
+quads reachable from it through blank-node objects and the quads that point at it, in
+every graph where it occurs — in RDFC-1.0 canonical form, with the node marked. The
+same class expression in the same place gets the same IRI in every build, and an edit
+elsewhere in the ontology does not move it. Blank nodes that only one graph holds (the
+shapes' property shapes, lists) stay blank nodes. It runs on the quads the store is
+written from (one pass over Oxigraph terms), after validation: the reasoner and the
+SHACL engine see the data as loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 
 import pyoxigraph as ox
-from rdflib import BNode, Dataset, Graph, URIRef
-from rdflib.term import Node
-
-from mededkg.terms import to_oxigraph
 
 #: Path of skolem IRIs under the base IRI (RDF 1.1 Concepts §3.5).
 GENID = ".well-known/genid/"
 _MARK = ox.NamedNode("urn:x-mededkg:skolem-mark")
 
+GraphName = ox.NamedNode | ox.BlankNode | ox.DefaultGraph
 
-def skolem_iri(base_iri: str, digest: str) -> URIRef:
+
+def skolem_iri(base_iri: str, digest: str) -> ox.NamedNode:
     """The skolem IRI of a blank node whose neighbourhood hashes to *digest*."""
-    return URIRef(f"{base_iri}{GENID}{digest}")
+    return ox.NamedNode(f"{base_iri}{GENID}{digest}")
 
 
-def skolemise_shared(dataset: Dataset, base_iri: str) -> int:
-    """Replace, in every graph of *dataset*, each blank node that occurs in more than
-    one graph by its skolem IRI.
-
-    Returns:
-        How many blank nodes were replaced.
-    """
-    graphs = [g for g in dataset.graphs() if len(g)]
-    seen: dict[BNode, set[Node]] = defaultdict(set)
-    for graph in graphs:
-        for s, _, o in graph:
-            for term in (s, o):
-                if isinstance(term, BNode):
-                    seen[term].add(graph.identifier)
-    shared = [b for b, where in seen.items() if len(where) > 1]
+def skolemise_shared(quads: Iterable[ox.Quad], base_iri: str) -> list[ox.Quad]:
+    """*quads* with each blank node that occurs in more than one graph replaced, in
+    every graph, by its skolem IRI."""
+    quads = list(quads)
+    graphs: dict[ox.BlankNode, set[str]] = defaultdict(set)
+    out_of: dict[ox.BlankNode, list[ox.Quad]] = defaultdict(list)
+    into: dict[ox.BlankNode, list[ox.Quad]] = defaultdict(list)
+    for quad in quads:
+        subject, obj = quad.subject, quad.object
+        if isinstance(subject, ox.BlankNode):
+            graphs[subject].add(str(quad.graph_name))
+            out_of[subject].append(quad)
+        if isinstance(obj, ox.BlankNode):
+            graphs[obj].add(str(quad.graph_name))
+            into[obj].append(quad)
+    shared = [node for node, where in graphs.items() if len(where) > 1]
     if not shared:
-        return 0
-    names: dict[Node, Node] = {
-        b: skolem_iri(base_iri, _digest(b, graphs)) for b in shared
-    }
-    for graph in graphs:
-        # Through the graph's indexes: one full pass (above) is all a build pays.
-        changed = {
-            triple
-            for node in names
-            for pattern in ((node, None, None), (None, None, node))
-            for triple in graph.triples(pattern)
-        }
-        for s, p, o in changed:
-            graph.remove((s, p, o))
-            graph.add((names.get(s, s), p, names.get(o, o)))
-    return len(names)
+        return quads
+    names = {node: skolem_iri(base_iri, _digest(node, out_of, into)) for node in shared}
+    return [
+        ox.Quad(
+            names.get(q.subject, q.subject),  # type: ignore[arg-type]
+            q.predicate,
+            names.get(q.object, q.object),  # type: ignore[arg-type]
+            q.graph_name,
+        )
+        if q.subject in names or q.object in names
+        else q
+        for q in quads
+    ]
 
 
-def _digest(node: BNode, graphs: list[Graph]) -> str:
+def _digest(
+    node: ox.BlankNode,
+    out_of: dict[ox.BlankNode, list[ox.Quad]],
+    into: dict[ox.BlankNode, list[ox.Quad]],
+) -> str:
     """SHA-256 of *node*'s neighbourhood in canonical form, the node marked."""
-    quads: set[ox.Quad] = set()
-    for graph in graphs:
-        name = ox.NamedNode(str(graph.identifier))
-        todo, done = [node], set()
-        while todo:
-            subject = todo.pop()
-            if subject in done:
-                continue
-            done.add(subject)
-            for _, p, o in graph.triples((subject, None, None)):
-                quads.add(_quad(subject, p, o, name))
-                if isinstance(o, BNode):
-                    todo.append(o)
-        for s, p, _ in graph.triples((None, None, node)):
-            quads.add(_quad(s, p, node, name))
-    if not quads:
-        return hashlib.sha256(b"").hexdigest()
-    marked = ox.Dataset(
-        [*quads, ox.Quad(to_oxigraph(node), _MARK, _MARK, ox.DefaultGraph())]  # type: ignore[arg-type]
-    )
+    found: set[ox.Quad] = set(into.get(node, ()))
+    todo, done = [node], set()
+    while todo:
+        subject = todo.pop()
+        if subject in done:
+            continue
+        done.add(subject)
+        for quad in out_of.get(subject, ()):
+            found.add(quad)
+            if isinstance(quad.object, ox.BlankNode):
+                todo.append(quad.object)
+    marked = ox.Dataset([*found, ox.Quad(node, _MARK, _MARK, ox.DefaultGraph())])
     marked.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     text = ox.serialize(sorted(marked, key=str), format=ox.RdfFormat.N_QUADS)
     assert isinstance(text, bytes)
     return hashlib.sha256(text).hexdigest()[:32]
-
-
-def _quad(s: Node, p: Node, o: Node, graph: ox.NamedNode) -> ox.Quad:
-    return ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), graph)  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ from mededkg import isolation
 from mededkg.errors import MedEdKGError, QueryError
 from mededkg.guard import TOKEN_PATTERN, check_bounds, tokens
 from mededkg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, graph_iri
-from mededkg.pipeline.build import check, dataset_quads
+from mededkg.pipeline.build import check, store_quads
 from mededkg.pipeline.dumps import dumps_folder, write_dumps
 from mededkg.pipeline.validate import ValidationFailed, ValidationReport
 from mededkg.query import federation
@@ -432,7 +432,7 @@ def _checked(
             (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
         )
     report = check(dataset, base_iri, reasoner=reasoner, validator=validator)
-    return list(dataset_quads(dataset)), report
+    return store_quads(dataset, base_iri), report
 
 
 def _insert_using(update: str, clauses: str) -> str:
