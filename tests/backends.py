@@ -62,6 +62,16 @@ def wait_for(url: str, *, seconds: float = 30.0) -> None:
             time.sleep(0.1)
 
 
+def stop(process: subprocess.Popen[bytes], *, seconds: float) -> None:
+    """Terminate a server process; kill it if it has not stopped after *seconds*."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass(frozen=True)
 class OxigraphServer:
     """A running ``oxigraph serve``: its base URL and process."""
@@ -105,12 +115,7 @@ def run_oxigraph(folder: Path, *options: str) -> Iterator[OxigraphServer]:
         wait_for(url + "/query?query=ASK%7B%7D")
         yield OxigraphServer(url, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, seconds=10)
         log.close()
 
 
@@ -198,12 +203,7 @@ def run_virtuoso(folder: Path) -> Iterator[VirtuosoServer]:
         )
         yield VirtuosoServer(url, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, seconds=30)
         log.close()
 
 

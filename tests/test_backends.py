@@ -417,14 +417,29 @@ def test_virtuoso_holds_the_same_statements_by_value(
     reader's label rewriting — equals the embedded store's, literals compared by
     value for xsd:boolean and xsd:double (Virtuoso writes ``1`` for ``true``, ``1.0``
     for the double ``1``): the same canonical N-Quads once both are in one form."""
-    nquads = RDF_FORMATS_BY["nq"]
-    text = {
-        name: Canonical(
-            _literal_by_value(q) for q in select_quads(repo_stores[name], [])
-        ).serialize(nquads)
+    read = {
+        name: [_literal_by_value(q) for q in select_quads(repo_stores[name], [])]
         for name in ("embedded", "virtuoso")
     }
-    assert text["virtuoso"] == text["embedded"]
+    # Quads without blank nodes compare as they are; those with blank nodes (the
+    # shapes') in canonical form, whose labels depend on the literals' forms.
+    plain = {
+        name: sorted(str(q) for q in quads if not _blank(q))
+        for name, quads in read.items()
+    }
+    assert plain["virtuoso"] == plain["embedded"]
+    nquads = RDF_FORMATS_BY["nq"]
+    blank = {
+        name: Canonical(q for q in quads if _blank(q)).serialize(nquads)
+        for name, quads in read.items()
+    }
+    assert blank["virtuoso"] == blank["embedded"]
+
+
+def _blank(quad: ox.Quad) -> bool:
+    return isinstance(quad.subject, ox.BlankNode) or isinstance(
+        quad.object, ox.BlankNode
+    )
 
 
 def _literal_by_value(quad: ox.Quad) -> ox.Quad:

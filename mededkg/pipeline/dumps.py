@@ -36,7 +36,7 @@ import pyoxigraph as ox
 from mededkg.errors import ExportError
 from mededkg.namespaces import graph_name
 from mededkg.pipeline.export import Canonical, select_quads, write_atomically
-from mededkg.query.formats import RDF_FORMATS
+from mededkg.query.formats import RDF_FORMATS, RdfFormat
 from mededkg.storage import Store
 from mededkg.terms import non_xml_character
 
@@ -162,25 +162,40 @@ def make_dump(store: Store, folder: Path, dump: Dump) -> tuple[Dump, bytes | Non
     if dump.made:
         return dump, None
     try:
-        with _lock(folder):
-            done = _made_record(folder, dump)
-            if done.made:
-                return done, None
-            data = _serialize(store, dump)
-            made = _with_bytes(dump, data)
-            write_atomically(folder / dump.file, data)
-            record = json.dumps({"bytes": made.bytes, "sha256": made.sha256})
-            write_atomically(_record_path(folder, dump), record.encode())
-            return made, None
+        return _make(store, folder, [dump])[0], None
     except (OSError, ExportError):
-        data = _serialize(store, dump)
+        data = _canonical(store, dump.graph).serialize(_format(dump))
         return _with_bytes(dump, data), data
 
 
 def make_all(store: Store, folder: Path) -> list[Dump]:
     """Make every file the index lists that is not made yet (e.g. before copying
-    the dumps folder elsewhere)."""
-    return [make_dump(store, folder, d)[0] for d in read_index(folder)]
+    the dumps folder elsewhere): each graph canonicalised once for all its formats."""
+    index = read_index(folder)
+    by_graph: dict[str | None, list[Dump]] = {}
+    for dump in index:
+        by_graph.setdefault(dump.graph, []).append(dump)
+    made = {
+        d.file: d for group in by_graph.values() for d in _make(store, folder, group)
+    }
+    return [made[d.file] for d in index]
+
+
+def _make(store: Store, folder: Path, dumps: list[Dump]) -> list[Dump]:
+    """Make the files of *dumps* (all of one graph) that are not made yet."""
+    with _lock(folder):
+        done = [_made_record(folder, d) for d in dumps]
+        missing = [d for d in done if not d.made]
+        if not missing:
+            return done
+        canonical = _canonical(store, missing[0].graph)
+        for dump in missing:
+            data = canonical.serialize(_format(dump))
+            write_atomically(folder / dump.file, data)
+            made = _with_bytes(dump, data)
+            record = json.dumps({"bytes": made.bytes, "sha256": made.sha256})
+            write_atomically(_record_path(folder, dump), record.encode())
+        return [_made_record(folder, d) for d in dumps]
 
 
 def dumps_folder(store_folder: Path) -> Path:
@@ -203,10 +218,12 @@ def _targets(
     return targets
 
 
-def _serialize(store: Store, dump: Dump) -> bytes:
-    fmt = next(f for f in RDF_FORMATS if f.name == dump.format)
-    quads = select_quads(store, [dump.graph] if dump.graph else [])
-    return Canonical(quads).serialize(fmt)
+def _canonical(store: Store, graph: str | None) -> Canonical:
+    return Canonical(select_quads(store, [graph] if graph else []))
+
+
+def _format(dump: Dump) -> RdfFormat:
+    return next(f for f in RDF_FORMATS if f.name == dump.format)
 
 
 def _with_bytes(dump: Dump, data: bytes) -> Dump:
