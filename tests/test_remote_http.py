@@ -114,10 +114,8 @@ class _Chunks(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        out, self.data = (
-            self.data[: min(self.size, len(buffer))],
-            self.data[self.size :],
-        )
+        size = min(self.size, len(buffer))
+        out, self.data = self.data[:size], self.data[size:]
         buffer[: len(out)] = out
         return len(out)
 
@@ -131,3 +129,16 @@ def test_virtuoso_blank_node_labels_parse_whatever_the_chunks(size: int) -> None
     assert isinstance(second["o"], ox.BlankNode) and second["o"] != second["s"]
     # A literal that reads like a label is left as it was.
     assert first["o"] == ox.Literal('"type": "bnode", nodeID://x')
+
+
+@pytest.mark.parametrize("size", [1, 5, 40])
+def test_virtuoso_blank_node_labels_read_in_small_pieces_lose_nothing(
+    size: int,
+) -> None:
+    raw = _BlankNodeLabels(_Chunks(VIRTUOSO_JSON, 4096))
+    pieces = []
+    while piece := raw.read(size):
+        pieces.append(piece)
+    expected = VIRTUOSO_JSON.replace(_BlankNodeLabels.LABEL, _BlankNodeLabels.READABLE)
+    assert b"".join(pieces) == expected
+    assert max(len(p) for p in pieces) <= size

@@ -276,29 +276,25 @@ class _BlankNodeLabels(io.RawIOBase):
     def __init__(self, inner: io.RawIOBase) -> None:
         super().__init__()
         self.inner = inner
-        self.pending = b""
+        self.pending = b""  # rewritten bytes not handed out yet
+        self.ended = False
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while True:
-            chunk = self.inner.read(max(len(buffer), len(self.LABEL)))
-            data = (self.pending + (chunk or b"")).replace(self.LABEL, self.READABLE)
-            if not chunk:  # the end: nothing may stay behind
-                self.pending = data[len(buffer) :]
-                out = data[: len(buffer)]
-                buffer[: len(out)] = out
-                return len(out)
-            # A label split between two chunks is completed by the next one.
-            keep = len(self.LABEL) - 1
-            ready, self.pending = data[:-keep], data[-keep:]
-            if len(ready) > len(buffer):
-                self.pending = ready[len(buffer) :] + self.pending
-                ready = ready[: len(buffer)]
-            if ready:
-                buffer[: len(ready)] = ready
-                return len(ready)
+        # The last len(LABEL) - 1 bytes are held back until more arrive: a label
+        # split between two chunks is completed (and rewritten) by the next one.
+        keep = len(self.LABEL) - 1
+        while len(self.pending) <= keep and not self.ended:
+            chunk = self.inner.read(max(len(buffer), len(self.LABEL))) or b""
+            self.ended = not chunk
+            self.pending = (self.pending + chunk).replace(self.LABEL, self.READABLE)
+        ready = len(self.pending) if self.ended else len(self.pending) - keep
+        size = min(ready, len(buffer))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
 
     def close(self) -> None:
         self.inner.close()
