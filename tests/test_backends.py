@@ -742,9 +742,9 @@ def test_a_slow_remote_query_stops_at_the_time_limit(remote_config: Config) -> N
     assert time.perf_counter() - start < 3.0
 
 
-def test_cli_builds_queries_and_exports_on_remote(
-    remote_config: Config, tmp_path: Path
-) -> None:
+def _cli_builds_queries_and_exports(tmp_path: Path, *server: str) -> None:
+    """``mededkg build``, a named query and ``export`` on the fixture project, with
+    the remote server's settings *server*."""
     runner = CliRunner()
     common = [
         "--root",
@@ -753,8 +753,7 @@ def test_cli_builds_queries_and_exports_on_remote(
         str(tmp_path / "store"),
         "--store",
         "remote",
-        "--endpoint",
-        remote_config.remote_endpoint,
+        *server,
     ]
     built = runner.invoke(main, ["build", "-q", *common])
     assert built.exit_code == 0, built.output
@@ -767,6 +766,14 @@ def test_cli_builds_queries_and_exports_on_remote(
     )
     assert exported.exit_code == 0, exported.output
     assert len(out.read_bytes().splitlines()) == 55
+
+
+def test_cli_builds_queries_and_exports_on_remote(
+    remote_config: Config, tmp_path: Path
+) -> None:
+    _cli_builds_queries_and_exports(
+        tmp_path, "--endpoint", remote_config.remote_endpoint
+    )
 
 
 def test_cli_builds_queries_and_exports_on_virtuoso(
@@ -775,14 +782,8 @@ def test_cli_builds_queries_and_exports_on_virtuoso(
     """The recipe of docs/backends.md: build (load, reason, validate, then the
     Graph Store batches and the MOVE swap), a named query and an export, on
     Virtuoso (the real graph is loaded into it by ``repo_stores``)."""
-    runner = CliRunner()
-    common = [
-        "--root",
-        str(FIXTURE_ROOT),
-        "--store-path",
-        str(tmp_path / "store"),
-        "--store",
-        "remote",
+    _cli_builds_queries_and_exports(
+        tmp_path,
         "--endpoint",
         virtuoso_server.query,
         "--remote-update-endpoint",
@@ -791,18 +792,7 @@ def test_cli_builds_queries_and_exports_on_virtuoso(
         virtuoso_server.graph_store,
         "--remote-union-default-graph",
         "true",
-    ]
-    built = runner.invoke(main, ["build", "-q", *common])
-    assert built.exit_code == 0, built.output
-    queried = runner.invoke(main, ["query", "hospitals", "--format", "csv", *common])
-    assert queried.exit_code == 0, queried.output
-    assert queried.output.count("\n") == 2  # header + one hospital
-    out = tmp_path / "all.nq"
-    exported = runner.invoke(
-        main, ["export", "--format", "nq", "-o", str(out), *common]
     )
-    assert exported.exit_code == 0, exported.output
-    assert len(out.read_bytes().splitlines()) == 55
 
 
 def test_cli_memory_back_end_builds_in_process(tmp_path: Path) -> None:

@@ -77,14 +77,22 @@ def test_listing_has_sizes_and_checksums_of_the_served_bytes(
     assert all(after[file]["sha256"] in page for file in served)
 
 
+def _built(
+    fixture_config: Config, tmp_path: Path, **settings: object
+) -> tuple[Config, Path]:
+    """The fixture project built into a store of the test's own, and its dumps
+    folder."""
+    from mededkg.pipeline.build import build
+
+    config = fixture_config.replace(store_path=tmp_path / "store", **settings)
+    build(config)
+    return config, dumps_folder(config.store_path.resolve())
+
+
 def test_a_lazy_build_lists_every_file_and_makes_none(
     fixture_config: Config, tmp_path: Path
 ) -> None:
-    from mededkg.pipeline.build import build
-
-    config = fixture_config.replace(store_path=tmp_path / "store")
-    build(config)
-    folder = dumps_folder(config.store_path.resolve())
+    config, folder = _built(fixture_config, tmp_path)
     index = read_index(folder)
     assert index and not any(d.made for d in index)
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
@@ -104,11 +112,7 @@ def test_a_lazy_build_lists_every_file_and_makes_none(
 def test_an_eager_build_writes_every_file(
     fixture_config: Config, tmp_path: Path
 ) -> None:
-    from mededkg.pipeline.build import build
-
-    config = fixture_config.replace(store_path=tmp_path / "store", dumps="eager")
-    build(config)
-    folder = dumps_folder(config.store_path.resolve())
+    _, folder = _built(fixture_config, tmp_path, dumps="eager")
     index = read_index(folder)
     assert index and all(d.made for d in index)
     for dump in index:
@@ -122,14 +126,10 @@ def test_concurrent_first_downloads_get_one_complete_file(
     from concurrent.futures import ThreadPoolExecutor
     from contextlib import contextmanager
 
-    from mededkg.pipeline.build import build
     from tests.conftest import _serve
     from webapp import create_app
 
-    config = fixture_config.replace(
-        store_path=tmp_path / "store", rate_limit=0, client_queries=8
-    )
-    build(config)
+    config, folder = _built(fixture_config, tmp_path, rate_limit=0, client_queries=8)
     app = create_app(config)
     file = DATASET_STEM + ".jsonld"
     with contextmanager(_serve)(app) as url:
@@ -145,7 +145,6 @@ def test_concurrent_first_downloads_get_one_complete_file(
     assert len(bodies) == 1
     (body,) = bodies
     assert {sha for _, sha in answers} == {hashlib.sha256(body).hexdigest()}
-    folder = dumps_folder(config.store_path.resolve())
     assert (folder / file).read_bytes() == body
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
 
@@ -153,11 +152,7 @@ def test_concurrent_first_downloads_get_one_complete_file(
 def test_a_dumps_folder_that_cannot_be_written_still_serves_complete_files(
     fixture_config: Config, tmp_path: Path
 ) -> None:
-    from mededkg.pipeline.build import build
-
-    config = fixture_config.replace(store_path=tmp_path / "store")
-    build(config)
-    folder = dumps_folder(config.store_path.resolve())
+    config, folder = _built(fixture_config, tmp_path)
     # The maker's lock file cannot be opened (as with a read-only folder, but also
     # when the tests run as root, who may write anywhere).
     (folder / ".make.lock").mkdir()

@@ -36,7 +36,7 @@ import pyoxigraph as ox
 from mededkg.errors import ExportError
 from mededkg.namespaces import graph_name
 from mededkg.pipeline.export import Canonical, select_quads, write_atomically
-from mededkg.query.formats import RDF_FORMATS, RdfFormat
+from mededkg.query.formats import RDF_FORMATS, rdf_format
 from mededkg.storage import Store
 from mededkg.terms import non_xml_character
 
@@ -48,8 +48,6 @@ INDEX = "index.json"
 DATASET_STEM = "mededkg"
 #: Suffix of the record a made file gets beside it (size and checksum).
 MADE_SUFFIX = ".made.json"
-#: Values of the ``dumps`` setting; the first is the default.
-DUMP_MODES = ("lazy", "eager")
 
 
 @dataclass(frozen=True)
@@ -164,7 +162,7 @@ def make_dump(store: Store, folder: Path, dump: Dump) -> tuple[Dump, bytes | Non
     try:
         return _make(store, folder, [dump])[0], None
     except (OSError, ExportError):
-        data = _canonical(store, dump.graph).serialize(_format(dump))
+        data = _canonical(store, dump.graph).serialize(rdf_format(dump.format))
         return _with_bytes(dump, data), data
 
 
@@ -190,7 +188,7 @@ def _make(store: Store, folder: Path, dumps: list[Dump]) -> list[Dump]:
             return done
         canonical = _canonical(store, missing[0].graph)
         for dump in missing:
-            data = canonical.serialize(_format(dump))
+            data = canonical.serialize(rdf_format(dump.format))
             write_atomically(folder / dump.file, data)
             made = _with_bytes(dump, data)
             record = json.dumps({"bytes": made.bytes, "sha256": made.sha256})
@@ -220,10 +218,6 @@ def _targets(
 
 def _canonical(store: Store, graph: str | None) -> Canonical:
     return Canonical(select_quads(store, [graph] if graph else []))
-
-
-def _format(dump: Dump) -> RdfFormat:
-    return next(f for f in RDF_FORMATS if f.name == dump.format)
 
 
 def _with_bytes(dump: Dump, data: bytes) -> Dump:

@@ -28,6 +28,9 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
+from mededkg.pipeline.export import Canonical
+from mededkg.query.formats import rdf_format
+
 #: Path of skolem IRIs under the base IRI (RDF 1.1 Concepts §3.5).
 GENID = ".well-known/genid/"
 _MARK = ox.NamedNode("urn:x-mededkg:skolem-mark")
@@ -89,8 +92,5 @@ def _digest(
             found.add(quad)
             if isinstance(quad.object, ox.BlankNode):
                 todo.append(quad.object)
-    marked = ox.Dataset([*found, ox.Quad(node, _MARK, _MARK, ox.DefaultGraph())])
-    marked.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    text = ox.serialize(sorted(marked, key=str), format=ox.RdfFormat.N_QUADS)
-    assert isinstance(text, bytes)
-    return hashlib.sha256(text).hexdigest()[:32]
+    marked = Canonical([*found, ox.Quad(node, _MARK, _MARK, ox.DefaultGraph())])
+    return hashlib.sha256(marked.serialize(rdf_format("nq"))).hexdigest()[:32]
