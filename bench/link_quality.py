@@ -57,6 +57,7 @@ from mededkg.matching import (  # noqa: E402
     names,
 )
 from mededkg.matching.link import (  # noqa: E402
+    RECORD_KINDS,
     Entity,
     Matcher,
     TargetRecord,
@@ -91,6 +92,8 @@ class Task:
     gold: dict[str, str]
     #: The word table the matcher weighs translations with (``--translate``).
     words: lexicon.Lexicon | None = None
+    #: The record kinds the entities can be (both tasks link universities).
+    kinds: tuple[str, ...] = RECORD_KINDS["institutions"]
 
 
 def ror_records() -> list[TargetRecord]:
@@ -261,7 +264,9 @@ def run(tasks: Iterable[Task], sweep: Sequence[float] = SWEEP) -> dict[str, obje
     out: dict[str, object] = {"chosen_threshold": CHOSEN, "tasks": []}
     for task in tasks:
         started = time.perf_counter()
-        matcher = Matcher(task.entities, use_domains=False, words=task.words)
+        matcher = Matcher(
+            task.entities, use_domains=False, words=task.words, kinds=task.kinds
+        )
         matcher.add_all(task.records)
         candidates = matcher.candidates()
         seconds = time.perf_counter() - started

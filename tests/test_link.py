@@ -7,6 +7,7 @@ import importlib.util
 import json
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from rdflib.namespace import VOID
 
 from mededkg.cli import main
 from mededkg.matching import link as linking
+from mededkg.matching.names import is_chinese
 from mededkg.matching.sssom import read_sssom, sssom_to_graph
 from mededkg.namespaces import LINKS_GRAPH, SSSOM, graph_iri
 from mededkg.pipeline.build import build
@@ -252,6 +254,91 @@ def test_a_tie_on_one_record_links_neither() -> None:
     assert not result.accepted
     assert {d.candidate.entity.iri for d in result.review} == {"urn:x:1", "urn:x:2"}
     assert all("also the best match" in d.reason for d in result.review)
+
+
+def _ror_china(*iris: str) -> list[linking.TargetRecord]:
+    """The named records of the committed ROR China extract, as the linker reads
+    them, in the order named."""
+    sources = default_root() / "data" / "sources" / "ror-china"
+    records = [
+        r
+        for name in (
+            "ror_cn_records_schema_v2.json",
+            "ror_cn_records_schema_v1_only.json",
+        )
+        for r in linking.read_ror_json(sources / name)
+    ]
+    found = {r.iri: r for r in records}
+    return [found[iri] for iri in iris]
+
+
+def test_ror_reader_keeps_what_kind_of_organisation_a_record_is() -> None:
+    ucas, cas = _ror_china(ROR + "05qbk4x57", ROR + "034t30j35")
+    assert "education" in ucas.kinds
+    assert "education" not in cas.kinds
+
+
+def test_a_record_of_another_kind_ranks_below_the_university_named_alike() -> None:
+    # The MOE list's machine translation of 中国科学院大学 folds onto both the
+    # Academy (a government/funder record) and its university (education); the
+    # records' Chinese names are left out, as in bench/link_quality.py.
+    records = [
+        replace(r, names=tuple(n for n in r.names if not is_chinese(n)))
+        for r in _ror_china(ROR + "05qbk4x57", ROR + "034t30j35")
+    ]
+    entity = linking.Entity(
+        "urn:x:ucas",
+        "中国科学院大学",
+        ("中国科学院大学", "Chinese Academy of Sciences University"),
+    )
+    without, _ = linking.link([entity], records)
+    assert not without.accepted  # the two tie: ambiguous
+    result, _ = linking.link(
+        [entity], records, kinds=linking.RECORD_KINDS["institutions"]
+    )
+    (decision,) = result.accepted
+    assert decision.candidate.target.iri == ROR + "05qbk4x57"
+    matcher = linking.Matcher([entity], kinds=("education",)).add_all(records)
+    (ucas, cas) = matcher.candidates()["urn:x:ucas"]
+    assert ucas.target.iri == ROR + "05qbk4x57"
+    assert "not education" in cas.justification
+    assert ucas.score - cas.score == pytest.approx(linking.KIND_PENALTY)
+
+
+@pytest.mark.parametrize(
+    ("entity_name", "record_name"),
+    [
+        # a bracketed acronym after the name (太原理工大学 in the MOE list)
+        ("Taiyuan University of Technology (TYUT)", "Taiyuan University of Technology"),
+        # zero-width spaces copied along with a name (广东省外语艺术职业学院)
+        (
+            "Foreign Languages\u200b\u200b and Arts College",
+            "Foreign Languages and Arts College",
+        ),
+    ],
+)
+def test_invisible_and_bracketed_extras_leave_the_name_equal(
+    entity_name: str, record_name: str
+) -> None:
+    records = [_record(ROR + "r", record_name)]
+    result, _ = linking.link(
+        [linking.Entity("urn:x:e", entity_name, (entity_name,))], records
+    )
+    (decision,) = result.accepted
+    assert decision.candidate.score >= 1.0
+    assert "equals" in decision.candidate.justification
+
+
+def test_a_numbered_name_folds_onto_its_ordinal() -> None:
+    # 山东第一医科大学: "Shandong No.1 Medical University" in the MOE list, "Shandong
+    # First Medical University" in ROR.
+    records = [_record(ROR + "r", "Shandong First Medical University")]
+    entity = linking.Entity(
+        "urn:x:e", "山东第一医科大学", ("Shandong No.1 Medical University",)
+    )
+    result, _ = linking.link([entity], records)
+    (decision,) = result.accepted
+    assert "folding" in decision.candidate.justification
 
 
 # --- the command, its files, and the build ----------------------------------------

@@ -55,6 +55,11 @@ _EN_VARIANTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"3rd", "third"),
         (r"4th", "fourth"),
         (r"5th", "fifth"),
+        (r"no 1", "first"),
+        (r"no 2", "second"),
+        (r"no 3", "third"),
+        (r"no 4", "fourth"),
+        (r"no 5", "fifth"),
         (r"medicine", "medical"),
         (r"pharmacy|pharmaceutical|pharmacology", "pharma"),
         (r"nationalities|nationality|minzu", "minzu"),
@@ -81,6 +86,12 @@ _ZH_VARIANTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _PUNCT = re.compile(
     r"[\s\-‐–—_/\\.,;:!?\"'’‘“”`·•()（）\[\]【】{}<>《》、，。；：！？]+"
 )
+#: Invisible characters (zero-width spaces and joiners, the BOM) that copy and paste
+#: leave in names.
+_FORMAT_CHARS = re.compile("[\u200b-\u200f\u2060\ufeff]")
+#: A trailing acronym in brackets, "Taiyuan University of Technology (TYUT)": the same
+#: name with its acronym beside it.
+_ACRONYM_IN_BRACKETS = re.compile(r"\s*[(（][A-Z][A-Z0-9&\-]{1,9}[)）]\s*$")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -117,10 +128,15 @@ def normalise(name: str) -> str:
     'chinese university of hong kong'
     >>> normalise("Southwest University of Political Science & Law")
     'southwest university of political science and law'
+    >>> normalise("Taiyuan University of Technology (TYUT)")
+    'taiyuan university of technology'
+    >>> normalise("Foreign Languages\u200b\u200b and Arts")
+    'foreign languages and arts'
     >>> normalise("上海中醫藥大學（浦东）")
     '上海中医药大学浦东'
     """
-    text = unicodedata.normalize("NFKC", name).casefold().strip()
+    text = _ACRONYM_IN_BRACKETS.sub("", _FORMAT_CHARS.sub("", name))
+    text = unicodedata.normalize("NFKC", text).casefold().strip()
     if is_chinese(text):
         text = to_simplified(text)
         return _PUNCT.sub("", text.replace("&", "和"))

@@ -45,11 +45,12 @@ from mededkg.matching.link.linkset import (
     today_iso,
     write_linkset,
 )
-from mededkg.matching.link.match import Matcher
+from mededkg.matching.link.match import KIND_PENALTY, Matcher
 from mededkg.matching.link.model import (
     ENTITY_CLASSES,
     HIPO_NAMESPACE,
     LINK_COLUMNS,
+    RECORD_KINDS,
     REVIEW_COLUMNS,
     TARGET_KINDS,
     TOOL,
@@ -83,7 +84,9 @@ __all__ = [
     "DEFAULT_SPARQL",
     "ENTITY_CLASSES",
     "HIPO_NAMESPACE",
+    "KIND_PENALTY",
     "LINK_COLUMNS",
+    "RECORD_KINDS",
     "REVIEW_COLUMNS",
     "TARGET_KINDS",
     "TOOL",
@@ -133,11 +136,15 @@ def link(
     existing: dict[str, dict[str, str]] | None = None,
     use_domains: bool = True,
     words: lexicon.Lexicon | None = None,
+    kinds: Iterable[str] = (),
 ) -> tuple[LinkResult, Matcher]:
     """Match *entities* against the streamed *records* and decide (steps 3 and 4);
     with *words*, a Chinese entity name's agreement with a record's English name
-    counts (:mod:`mededkg.matching.lexicon`)."""
-    matcher = Matcher(entities, use_domains=use_domains, words=words).add_all(records)
+    counts (:mod:`mededkg.matching.lexicon`); with *kinds*, a record of another kind
+    of organisation ranks lower (:data:`RECORD_KINDS`)."""
+    matcher = Matcher(
+        entities, use_domains=use_domains, words=words, kinds=kinds
+    ).add_all(records)
     return (
         decide(
             entities, matcher.candidates(), thresholds=thresholds, existing=existing
@@ -212,6 +219,7 @@ def run(
         records,
         thresholds=thresholds,
         existing=existing_mappings(links_dir, exclude=sssom_path),
+        kinds=RECORD_KINDS.get(entities, ()),
         words=(
             lexicon.learn(lexicon.pairs(e.names for e in found)) if translate else None
         ),

@@ -15,6 +15,11 @@ from mededkg.matching.link.model import Candidate, Entity, TargetRecord
 #: bench/link_quality.py's MOE ↔ ROR gold set (weights 0.1–0.4, centres 0.3/0.5).
 TRANSLATION_WEIGHT = 0.2
 TRANSLATION_CENTRE = 0.3
+#: Off the score of a record that says it is another kind of organisation than the
+#: entities are (a ROR "government" or "facility" record for a university): two
+#: records named alike — the Chinese Academy of Sciences and its university — are
+#: told apart by what they are. Chosen on the tuning half, like the above.
+KIND_PENALTY = 0.05
 
 
 # --- 3. matching -----------------------------------------------------------------
@@ -23,7 +28,9 @@ class Matcher:
 
     With *words* (a :class:`mededkg.matching.lexicon.Lexicon`), how well an entity's
     Chinese name translates a record's English name moves the score
-    (:data:`TRANSLATION_WEIGHT`).
+    (:data:`TRANSLATION_WEIGHT`). With *kinds* (the record kinds the entities can
+    be, e.g. ROR's ``education`` for institutions), a record that names its kinds
+    and none of them loses :data:`KIND_PENALTY`.
 
     The entities (hundreds to a few thousand) are indexed by blocking keys; each
     target record is compared only with the entities it shares a key with, and only
@@ -37,9 +44,11 @@ class Matcher:
         keep: int = 5,
         use_domains: bool = True,
         words: lexicon.Lexicon | None = None,
+        kinds: Iterable[str] = (),
     ) -> None:
         self.entities = list(entities)
         self.words = words
+        self.kinds = frozenset(kinds)
         self._chinese = [
             tuple(n for n in e.names if names.is_chinese(n)) for e in self.entities
         ]
@@ -168,6 +177,12 @@ class Matcher:
             evidence.append(
                 f"provinces differ ({'/'.join(sorted(entity_provinces))} vs "
                 f"{'/'.join(sorted(record_provinces))})"
+            )
+        if self.kinds and record.kinds and not self.kinds.intersection(record.kinds):
+            score -= KIND_PENALTY
+            evidence.append(
+                f"the record is {'/'.join(record.kinds)}, not "
+                f"{'/'.join(sorted(self.kinds))}"
             )
         if not record.active:
             evidence.append("the target record is no longer active")

@@ -29,6 +29,13 @@ ENTITY_CLASSES: dict[str, tuple[URIRef, ...]] = {
     "disciplines": (MEDEDKG.Discipline,),
 }
 
+#: The kinds of record (ROR ``types``) each entity kind can be linked to; a record
+#: that says it is something else (a government body for an institution) ranks lower.
+RECORD_KINDS: dict[str, tuple[str, ...]] = {
+    "institutions": ("education",),
+    "hospitals": ("healthcare",),
+}
+
 #: The kinds of target a reader exists for.
 TARGET_KINDS = ("ror", "hipo", "table", "rdf", "sparql")
 
@@ -107,6 +114,9 @@ class TargetRecord:
     places: tuple[str, ...] = ()
     active: bool = True
     aliases: tuple[str, ...] = ()
+    #: what kind of organisation the record says it is (ROR ``types``: education,
+    #: healthcare, facility, government…); empty when the dataset does not say.
+    kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

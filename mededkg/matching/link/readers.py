@@ -115,6 +115,7 @@ def _ror_v1(item: dict[str, Any]) -> TargetRecord:
         places=_places(*places),
         active=item.get("status", "active") == "active",
         aliases=_unique(item.get("aliases") or []),
+        kinds=_kinds(item),
     )
 
 
@@ -147,7 +148,13 @@ def _ror_v2(item: dict[str, Any]) -> TargetRecord:
         places=_places(*places),
         active=item.get("status", "active") == "active",
         aliases=_unique(aliases),
+        kinds=_kinds(item),
     )
+
+
+def _kinds(item: dict[str, Any]) -> tuple[str, ...]:
+    """A ROR record's ``types``, lower case (v1 writes "Education", v2 "education")."""
+    return tuple(sorted({str(t).lower() for t in item.get("types") or []}))
 
 
 def hipo_iri(item: dict[str, Any], namespace: str = HIPO_NAMESPACE) -> str:
