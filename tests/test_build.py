@@ -6,12 +6,21 @@ import shutil
 from pathlib import Path
 
 import pytest
+from rdflib import URIRef
 
 from mededkg.errors import LoadError, StoreNotFound
+from mededkg.namespaces import INFERRED_GRAPH, graph_iri
 from mededkg.pipeline.build import build
 from mededkg.pipeline.validate import ValidationFailed
 from mededkg.query.gate import AskResult, Limits, SelectResult, execute
-from mededkg.storage import EmbeddedStore, Store, StoreError
+from mededkg.storage import (
+    EmbeddedStore,
+    Store,
+    StoreError,
+    backend_for,
+    open_store,
+)
+from mededkg.storage.embedded import builds_dir
 from tests.conftest import FIXTURE_ROOT, make_config
 
 LIMITS = Limits()
@@ -68,12 +77,50 @@ def test_failed_validation_keeps_the_previous_store(tmp_path: Path) -> None:
         "<https://w3id.org/mededkg/id/institution/x> a mededkg:MedicalUniversity ;"
         ' mededkg:moeCode "123" .\n'
     )
+    link_target = config.store_path.resolve()
+    builds = sorted(builds_dir(config.store_path).iterdir())
     with pytest.raises(ValidationFailed) as caught:
         build(config)
     (violation,) = caught.value.report.violations
     assert violation.focus_node.endswith("/institution/x")
     assert violation.message == "An institution needs exactly one 10-digit MOE code."
     assert _count(EmbeddedStore.open(config.store_path)) == before
+    # The new store was written while the validator ran, and removed when the
+    # validator said no: the link and the build folders are as they were.
+    assert config.store_path.resolve() == link_target
+    assert sorted(builds_dir(config.store_path).iterdir()) == builds
+
+
+def test_failed_validation_keeps_the_previous_dataset_of_the_memory_back_end(
+    tmp_path: Path,
+) -> None:
+    # A back-end that makes the new dataset current as it writes it (no gate
+    # before the swap) is written only once the validator has said yes.
+    root = _copy_project(tmp_path)
+    config = make_config(root, tmp_path / "memory", store_backend="memory")
+    backend = backend_for(config)
+    assert not backend.gates_swap
+    build(config)
+    before = _count(open_store(config))
+    (root / "data" / "broken.ttl").write_text(
+        "@prefix mededkg: <https://w3id.org/mededkg/ontology#> .\n"
+        "<https://w3id.org/mededkg/id/institution/x> a mededkg:MedicalUniversity .\n"
+    )
+    with pytest.raises(ValidationFailed):
+        build(config)
+    assert _count(open_store(config)) == before
+
+
+def test_the_build_result_offers_its_quads_as_an_rdflib_dataset(
+    tmp_path: Path,
+) -> None:
+    config = make_config(FIXTURE_ROOT, tmp_path / "store")
+    result = build(config, write=False)
+    inferred = result.dataset.graph(URIRef(graph_iri(config.base_iri, INFERRED_GRAPH)))
+    assert len(inferred) == sum(
+        1 for q in result.quads if q.graph_name.value.endswith("/graph/inferred")
+    )
+    assert len(inferred) > 0
 
 
 def test_malformed_file_keeps_the_previous_store(tmp_path: Path) -> None:

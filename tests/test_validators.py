@@ -10,14 +10,27 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from rdflib import XSD, Graph, Literal, URIRef
 
 from mededkg.cli import main
-from mededkg.namespaces import ONTOLOGY_GRAPH, SH, SHAPES_GRAPH, graph_iri
-from mededkg.pipeline.build import data_graphs, load_dataset
+from mededkg.namespaces import (
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    SH,
+    SHAPES_GRAPH,
+    graph_iri,
+)
+from mededkg.pipeline.build import (
+    DEFAULT_CONVERTERS,
+    data_graphs,
+    load_dataset,
+    sources_for,
+)
+from mededkg.pipeline.load import load_quads
 from mededkg.pipeline.validate import (
     RUDOF_TERMS,
     VALIDATORS,
@@ -25,9 +38,11 @@ from mededkg.pipeline.validate import (
     ValidatorFailed,
     engine_for,
     validate,
+    validate_quads,
 )
 from mededkg.resources import default_root, ontology_dir, shapes_dir
 from mededkg.settings import Config
+from mededkg.terms import to_rdflib
 from tests.conftest import FIXTURE_ROOT, make_config
 from tests.test_shapes import CASES, CONTEXT, PREFIXES
 
@@ -101,13 +116,17 @@ def test_engines_agree_on_each_crafted_bad_instance(
     _assert_same(reports)
 
 
-def _project_reports(config: Config) -> dict[str, ValidationReport]:
+def _project_graphs(config: Config) -> tuple[list[Graph], Graph, Graph]:
     dataset = load_dataset(config)
-    return _both(
+    return (
         data_graphs(dataset, config.base_iri),
         dataset.graph(graph_iri(config.base_iri, SHAPES_GRAPH)),
         dataset.graph(graph_iri(config.base_iri, ONTOLOGY_GRAPH)),
     )
+
+
+def _project_reports(config: Config) -> dict[str, ValidationReport]:
+    return _both(*_project_graphs(config))
 
 
 def test_engines_agree_on_the_fixture_project(tmp_path: Path) -> None:
@@ -120,6 +139,47 @@ def test_engines_agree_on_the_real_graph(repo_config: Config) -> None:
     # The real graph has warnings (institutions without an English name): the
     # comparison above compared something.
     assert reports["rudof"].results
+
+
+def _build_road_reports(config: Config, validators: tuple[str, ...]) -> dict[str, Any]:
+    """The reports of the build's own road: the sources loaded as Oxigraph quads
+    (:func:`load_store`), validated from them (:func:`validate_quads`)."""
+    loaded = load_quads(
+        sources_for(config), base_iri=config.base_iri, converters=DEFAULT_CONVERTERS
+    )
+
+    def graph(name: str) -> str:
+        return str(graph_iri(config.base_iri, name))
+
+    skip = {graph(ONTOLOGY_GRAPH), graph(SHAPES_GRAPH), graph(INFERRED_GRAPH)}
+    data = [q for name, quads in loaded.items() if name not in skip for q in quads]
+    ontology = loaded[graph(ONTOLOGY_GRAPH)]
+    shapes = Graph()
+    for q in loaded[graph(SHAPES_GRAPH)]:
+        shapes.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+    return {
+        name: validate_quads(data, shapes, ontology, validator=name)
+        for name in validators
+    }
+
+
+def test_the_builds_road_reports_what_the_graphs_road_reports(tmp_path: Path) -> None:
+    # Fixture project, both engines: quads written as N-Triples by Oxigraph (or
+    # made rdflib graphs for pyshacl) give the report of the rdflib graphs.
+    config = make_config(FIXTURE_ROOT, tmp_path / "store")
+    graphs_road = _project_reports(config)
+    builds_road = _build_road_reports(config, VALIDATORS)
+    for name in VALIDATORS:
+        assert _keys(builds_road[name]) == _keys(graphs_road[name]), name
+
+
+def test_the_builds_road_reports_what_the_graphs_road_reports_on_the_real_graph(
+    repo_config: Config,
+) -> None:
+    graphs_road = validate(*_project_graphs(repo_config), validator="rudof")
+    builds_road = _build_road_reports(repo_config, ("rudof",))["rudof"]
+    assert builds_road.results
+    assert _keys(builds_road) == _keys(graphs_road)
 
 
 # --- rudof's terms: one case each, with results, where both engines must agree -----

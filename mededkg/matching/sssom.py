@@ -237,6 +237,21 @@ def sssom_to_graph(path: Path) -> Graph:
     """Read an SSSOM TSV file into SSSOM/RDF: the mapping set, its mappings as
     ``owl:Axiom``s, and the direct triple of every mapping that is not negated.
 
+    An rdflib graph of :func:`sssom_triples`.
+
+    Raises:
+        LoadError: for a malformed file, an unknown CURIE prefix or enumeration value.
+    """
+    graph = Graph()
+    for triple in sssom_triples(path):
+        graph.add(triple)
+    return graph
+
+
+def sssom_triples(path: Path) -> list[tuple[Node, Node, Node]]:
+    """The SSSOM/RDF triples of an SSSOM TSV file (:func:`sssom_to_graph`), as a
+    list: the build loads them without an rdflib graph in between.
+
     A propagatable slot of the set that no row sets is propagated to every mapping
     (as the SSSOM specification recommends for RDF); one a row sets stays on the set.
 
@@ -252,23 +267,26 @@ def sssom_to_graph(path: Path) -> Graph:
             value = metadata.pop(slot)
             for row in rows:
                 row[slot] = value
-    graph = Graph()
+    triples: list[tuple[Node, Node, Node]] = []
     set_iri = URIRef(metadata.pop("mapping_set_id", path.resolve().as_uri()))
-    graph.add((set_iri, RDF.type, SSSOM.MappingSet))
+    triples.append((set_iri, RDF.type, SSSOM.MappingSet))
     try:
-        _add_slots(graph, set_iri, metadata, curie_map)
+        _add_slots(triples, set_iri, metadata, curie_map)
     except ValueError as error:
         raise LoadError(path, str(error)) from error
     for number, row in enumerate(rows, start=2):
         try:
-            _add_mapping(graph, set_iri, row, curie_map)
+            _add_mapping(triples, set_iri, row, curie_map)
         except ValueError as error:
             raise LoadError(path, str(error), line=number) from error
-    return graph
+    return list(dict.fromkeys(triples))
 
 
 def _add_mapping(
-    graph: Graph, set_iri: URIRef, row: dict[str, str], curie_map: dict[str, str]
+    graph: list[tuple[Node, Node, Node]],
+    set_iri: URIRef,
+    row: dict[str, str],
+    curie_map: dict[str, str],
 ) -> None:
     subject = expand(row["subject_id"], curie_map) if row["subject_id"] else None
     predicate = expand(row["predicate_id"], curie_map)
@@ -282,17 +300,20 @@ def _add_mapping(
         axiom = URIRef(
             f"{set_iri}#mapping-{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         )
-    graph.add((set_iri, SSSOM.mappings, axiom))
-    graph.add((axiom, RDF.type, OWL.Axiom))
+    graph.append((set_iri, SSSOM.mappings, axiom))
+    graph.append((axiom, RDF.type, OWL.Axiom))
     _add_slots(graph, axiom, row, curie_map)
     literal = "rdfs literal" in (row.get("subject_type"), row.get("object_type"))
     no_term = NO_TERM_FOUND in (row["subject_id"], row["object_id"])
     if subject is not None and obj is not None and not (negated or literal or no_term):
-        graph.add((subject, predicate, obj))
+        graph.append((subject, predicate, obj))
 
 
 def _add_slots(
-    graph: Graph, node: URIRef, slots: Mapping[str, str], curie_map: dict[str, str]
+    graph: list[tuple[Node, Node, Node]],
+    node: URIRef,
+    slots: Mapping[str, str],
+    curie_map: dict[str, str],
 ) -> None:
     """One triple per value of every SSSOM slot in *slots* (a key that is no SSSOM
     slot has no RDF form here and is left out)."""
@@ -303,7 +324,7 @@ def _add_slots(
         prop = SLOT_PROPERTIES.get(slot, SSSOM[slot])
         values = cell.split("|") if slot in MULTIVALUED else [cell]
         for value in values:
-            graph.add((node, prop, _rdf_value(kind, value.strip(), curie_map)))
+            graph.append((node, prop, _rdf_value(kind, value.strip(), curie_map)))
 
 
 def _rdf_value(kind: str, value: str, curie_map: dict[str, str]) -> Node:

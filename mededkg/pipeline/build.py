@@ -7,8 +7,10 @@ only after every step succeeded.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +18,11 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
 
-from mededkg.matching.sssom import sssom_to_graph
+from mededkg.matching.sssom import sssom_triples
 from mededkg.namespaces import (
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
+    PREFIXES,
     SHAPES_GRAPH,
     graph_iri,
     graph_name,
@@ -31,22 +34,24 @@ from mededkg.pipeline.load import (
     Source,
     added_sources,
     load,
+    load_quads,
     project_sources,
 )
-from mededkg.pipeline.reason import reason
+from mededkg.pipeline.reason import reason, reason_triples
 from mededkg.pipeline.skolem import skolemise_shared
 from mededkg.pipeline.validate import (
     VALIDATORS,
     ValidationFailed,
     ValidationReport,
+    prepare_validation,
     validate,
 )
 from mededkg.settings import Config
-from mededkg.storage import Store, backend_for
-from mededkg.terms import to_oxigraph
+from mededkg.storage import Backend, Store, backend_for
+from mededkg.terms import to_oxigraph, to_rdflib
 
 #: Readers for the non-RDF sources a build loads.
-DEFAULT_CONVERTERS: dict[str, Converter] = {SSSOM_SUFFIX: sssom_to_graph}
+DEFAULT_CONVERTERS: dict[str, Converter] = {SSSOM_SUFFIX: sssom_triples}
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,34 @@ class Step:
 
 @dataclass
 class BuildResult:
-    """The outcome of a build: dataset (with ``inferred``), report and steps."""
+    """The outcome of a build: its quads (with ``inferred``), report and steps."""
 
-    dataset: Dataset
     report: ValidationReport
     steps: list[Step] = field(default_factory=list)
     store_folder: Path | None = None
+    #: Every quad the build made: the loaded sources' and the ``inferred`` graph's
+    #: (blank nodes as loaded: the store's are skolemised where graphs share them).
+    quads: list[ox.Quad] = field(default_factory=list)
+
+    @functools.cached_property
+    def dataset(self) -> Dataset:
+        """The build's quads as an rdflib dataset (made when first asked for)."""
+        dataset = Dataset(default_union=True)
+        for prefix, namespace in PREFIXES.items():
+            dataset.bind(prefix, namespace)
+        graphs: dict[str, Graph] = {}
+        for quad in self.quads:
+            name = quad.graph_name.value  # type: ignore[union-attr]
+            if name not in graphs:
+                graphs[name] = dataset.graph(URIRef(name))
+            graphs[name].add(
+                (
+                    to_rdflib(quad.subject),
+                    to_rdflib(quad.predicate),
+                    to_rdflib(quad.object),
+                )
+            )
+        return dataset
 
 
 class Reporter:
@@ -173,49 +200,135 @@ def build(
     reporter = reporter or Reporter()
     # The store back-end is chosen before the slow steps, so bad settings fail fast.
     backend = backend_for(config) if write else None
-    result = BuildResult(Dataset(), ValidationReport(True, (), Graph()))
+    base = config.base_iri
+    result = BuildResult(ValidationReport(True, (), Graph()))
     with _step("load", reporter, result) as count:
-        dataset = result.dataset = load_dataset(
-            config, add, reporter=reporter, converters=converters
+        loaded = load_quads(
+            sources_for(config, add),
+            base_iri=base,
+            converters={**DEFAULT_CONVERTERS, **(converters or {})},
+            on_file=_file_counter(reporter, len(sources_for(config, add))),
         )
-        count.triples = len(dataset)
-    with _step("reason", reporter, result) as count:
-        inferred = infer(dataset, config.base_iri, reasoner=config.reasoner)
-        count.triples = len(inferred)
-    with _step("validate", reporter, result) as count:
-        report = result.report = validate_dataset(
-            dataset, config.base_iri, validator=config.validator
-        )
-        count.triples = len(report.results)
-        count.detail = report.engine_note
-    if not report.conforms:
-        raise ValidationFailed(report, report.summary())
-    if write:
-        quads: list[ox.Quad] = []
+        by_graph = {
+            graph_name(base, iri): quads for iri, quads in sorted(loaded.items())
+        }
+        count.triples = sum(len(quads) for quads in by_graph.values())
+    shapes = _graph_of(by_graph.get(SHAPES_GRAPH, ()))
+    # The validator (rudof, in Rust, without the GIL) checks the asserted data while
+    # the reasoner runs: neither needs the other's output.
+    started = time.perf_counter()
+    run_validation = prepare_validation(
+        (q for name, quads in by_graph.items() if name not in _NOT_DATA for q in quads),
+        shapes,
+        by_graph.get(ONTOLOGY_GRAPH, []),
+        validator=config.validator,
+    )
+    with ThreadPoolExecutor(1, thread_name_prefix="mededkg-validate") as pool:
+        validating = pool.submit(run_validation)
 
-        def dump(store: Store) -> None:
-            with _step("dumps", reporter, result) as dumped:
-                assert store.location is not None
-                files = write_dumps(
-                    store,
-                    dumps_folder(store.location),
-                    config.base_iri,
-                    lazy=config.dumps == "lazy",
-                    quads=quads,
-                )
-                dumped.triples = len(files)
-                if config.dumps == "lazy":
-                    dumped.detail = "listed; each made on its first download"
+        def validated() -> None:
+            """Wait for the validator; the build stops here if the data violates
+            the shapes."""
+            if any(step.name == "validate" for step in result.steps):
+                return
+            reporter.step_started("validate")
+            report = result.report = validating.result()
+            _report_step(
+                Step(
+                    "validate",
+                    time.perf_counter() - started,
+                    len(report.results),
+                    report.engine_note,
+                ),
+                reporter,
+                result,
+            )
+            if not report.conforms:
+                raise ValidationFailed(report, report.summary())
 
-        with _step("store", reporter, result) as count:
-            assert backend is not None
-            # The quads are listed once: the store is written from them, and the
-            # index of the downloads is counted from them (reading them back from
-            # the new store would take longer than the index itself).
-            quads.extend(store_quads(dataset, config.base_iri))
-            result.store_folder = backend.write_dataset(quads, before_swap=dump)
-            count.triples = len(dataset)
+        with _step("reason", reporter, result) as count:
+            inferred = reason_triples(
+                (
+                    (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object))
+                    for name, quads in by_graph.items()
+                    if name != SHAPES_GRAPH
+                    for q in quads
+                ),
+                reasoner=config.reasoner,
+            )
+            inferred_graph = ox.NamedNode(graph_iri(base, INFERRED_GRAPH))
+            result.quads = [q for quads in by_graph.values() for q in quads]
+            result.quads += (
+                ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), inferred_graph)  # type: ignore[arg-type]
+                for s, p, o in inferred
+            )
+            count.triples = len(inferred)
+        if backend is None or not backend.gates_swap:
+            validated()  # nothing is written before the data is known to conform
+        if backend is not None:
+            _write(backend, result, config, reporter, gate=validated)
+        validated()
     return result
+
+
+def _write(
+    backend: Backend,
+    result: BuildResult,
+    config: Config,
+    reporter: Reporter,
+    *,
+    gate: Callable[[], None],
+) -> None:
+    """Store step: write *result*'s quads (skolemised) with *backend*; *gate* is
+    called before the new store becomes current (it raises to keep the old one),
+    then the downloads are listed beside it."""
+    quads: list[ox.Quad] = []
+
+    def dump(store: Store) -> None:
+        gate()
+        with _step("dumps", reporter, result) as dumped:
+            assert store.location is not None
+            files = write_dumps(
+                store,
+                dumps_folder(store.location),
+                config.base_iri,
+                lazy=config.dumps == "lazy",
+                quads=quads,
+            )
+            dumped.triples = len(files)
+            if config.dumps == "lazy":
+                dumped.detail = "listed; each made on its first download"
+
+    with _step("store", reporter, result) as count:
+        # The quads are listed once: the store is written from them, and the index
+        # of the downloads is counted from them (reading them back from the new
+        # store would take longer than the index itself).
+        quads.extend(skolemise_shared(result.quads, config.base_iri))
+        result.store_folder = backend.write_dataset(quads, before_swap=dump)
+        count.triples = len(quads)
+
+
+#: The graphs that are not asserted instance data (not validated as data).
+_NOT_DATA = frozenset({ONTOLOGY_GRAPH, SHAPES_GRAPH, INFERRED_GRAPH})
+
+
+def _file_counter(reporter: Reporter, total: int) -> Callable[[Source, int], None]:
+    done = 0
+
+    def on_file(source: Source, triples: int) -> None:
+        nonlocal done
+        done += 1
+        reporter.file_loaded(source, triples, done, total)
+
+    return on_file
+
+
+def _graph_of(quads: Iterable[ox.Quad]) -> Graph:
+    """An rdflib graph of the triples of *quads*."""
+    graph = Graph()
+    for q in quads:
+        graph.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+    return graph
 
 
 @dataclass
@@ -231,6 +344,10 @@ def _step(name: str, reporter: Reporter, result: BuildResult) -> Iterator[_Count
     count = _Count()
     yield count
     step = Step(name, time.perf_counter() - start, count.triples, count.detail)
+    _report_step(step, reporter, result)
+
+
+def _report_step(step: Step, reporter: Reporter, result: BuildResult) -> None:
     result.steps.append(step)
     reporter.step(step)
 

@@ -1,19 +1,21 @@
 """Load step: find the project's RDF sources and parse each into its named graph.
 
 Files are parsed with pyoxigraph (fast, exact error positions, and it never fetches a
-remote JSON-LD context or an XML entity), then handed on as rdflib graphs for the
-reasoner and the validator.
+remote JSON-LD context or an XML entity). The build keeps the quads as they are
+(:func:`load_quads`); writes and the Python API get an rdflib dataset (:func:`load`).
+Both read the same quads (:func:`_quads`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
+from rdflib.term import Node
 
 from mededkg import resources
 from mededkg.errors import LoadError
@@ -25,14 +27,15 @@ from mededkg.namespaces import (
     graph_iri,
 )
 from mededkg.query.formats import rdf_format_for_path
-from mededkg.terms import to_rdflib
+from mededkg.terms import to_oxigraph, to_rdflib
 
 ADD_PREFIX = "add/"
 
 SSSOM_SUFFIX = ".sssom.tsv"
 
-#: Converters for non-RDF sources, keyed by file-name suffix: path → rdflib graph.
-Converter = Callable[[Path], Graph]
+#: Converters for non-RDF sources, keyed by file-name suffix: path → its triples (an
+#: rdflib graph, or any iterable of rdflib triples).
+Converter = Callable[[Path], Iterable[tuple[Node, Node, Node]]]
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def load(
     converters: dict[str, Converter] | None = None,
     on_file: Callable[[Source, int], None] | None = None,
 ) -> Dataset:
-    """Parse every source into its named graph of a new dataset.
+    """Parse every source into its named graph of a new rdflib dataset.
 
     Quad formats (TriG, N-Quads, JSON-LD with graphs) keep their own graph names; their
     default-graph triples go into the source's graph.
@@ -119,34 +122,90 @@ def load(
     dataset = Dataset(default_union=True)
     for prefix, namespace in PREFIXES.items():
         dataset.bind(prefix, namespace)
-    converters = converters or {}
+    graphs: dict[str, Graph] = {}
     for source in sources:
-        target = dataset.graph(graph_iri(base_iri, source.graph))
-        converter = next(
-            (
-                c
-                for suffix, c in converters.items()
-                if source.path.name.endswith(suffix)
-            ),
-            None,
-        )
-        if converter is not None:
-            count = _add_converted(dataset, target, source, converter)
-        else:
-            count = _add_parsed(dataset, target, source, base_iri)
+        graph = graph_iri(base_iri, source.graph)
+        graphs.setdefault(str(graph), dataset.graph(graph))
+        converted = _converted(source, converters or {})
+        if isinstance(converted, Graph):
+            for prefix, namespace in converted.namespaces():
+                dataset.bind(prefix, namespace, override=False)
+        count = 0
+        for quad in _quads(source, graph, converted):
+            name = quad.graph_name.value  # type: ignore[union-attr]
+            if name not in graphs:
+                graphs[name] = dataset.graph(URIRef(name))
+            graphs[name].add(
+                (
+                    to_rdflib(quad.subject),
+                    to_rdflib(quad.predicate),
+                    to_rdflib(quad.object),
+                )
+            )
+            count += 1
         if on_file is not None:
             on_file(source, count)
     return dataset
 
 
-def _add_parsed(dataset: Dataset, target: Graph, source: Source, base_iri: str) -> int:
+def load_quads(
+    sources: Sequence[Source],
+    *,
+    base_iri: str,
+    converters: dict[str, Converter] | None = None,
+    on_file: Callable[[Source, int], None] | None = None,
+) -> dict[str, list[ox.Quad]]:
+    """:func:`load` as Oxigraph quads, by graph IRI, each graph's quads once and in
+    the order read: the build's road, without rdflib's costly indexes (the validator
+    reads, and the store is written from, these quads). Literals keep their lexical
+    forms ("3.0"^^xsd:decimal): an Oxigraph store would keep only their values."""
+    graphs: dict[str, dict[ox.Quad, None]] = {}
+    for source in sources:
+        graphs.setdefault(graph_iri(base_iri, source.graph), {})
+        count = 0
+        for quad in _quads(
+            source,
+            graph_iri(base_iri, source.graph),
+            _converted(source, converters or {}),
+        ):
+            name = quad.graph_name.value  # type: ignore[union-attr]
+            found = graphs.get(name)
+            if found is None:
+                found = graphs[name] = {}
+            found[quad] = None
+            count += 1
+        if on_file is not None:
+            on_file(source, count)
+    return {name: list(quads) for name, quads in graphs.items() if quads}
+
+
+def _converted(
+    source: Source, converters: dict[str, Converter]
+) -> Iterable[tuple[Node, Node, Node]] | None:
+    """The triples a converter makes of a non-RDF source, or None for RDF."""
+    converter = next(
+        (c for suffix, c in converters.items() if source.path.name.endswith(suffix)),
+        None,
+    )
+    return None if converter is None else converter(source.path)
+
+
+def _quads(
+    source: Source,
+    graph: URIRef,
+    converted: Iterable[tuple[Node, Node, Node]] | None,
+) -> Iterator[ox.Quad]:
+    """The quads of one source, its default graph's triples in *graph*."""
+    graph_node = ox.NamedNode(str(graph))
+    if converted is not None:
+        for s, p, o in converted:
+            yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), graph_node)  # type: ignore[arg-type]
+        return
     fmt = rdf_format_for_path(source.path)
     if fmt is None:
         raise LoadError(source.path, "unknown RDF format; use a known file suffix")
     if fmt.name == "xml":
         _refuse_dtd(source.path)
-    graphs: dict[str, Graph] = {}
-    count = 0
     try:
         for quad in ox.parse(
             path=source.path,
@@ -154,26 +213,16 @@ def _add_parsed(dataset: Dataset, target: Graph, source: Source, base_iri: str) 
             base_iri=source.path.resolve().as_uri(),
             rename_blank_nodes=True,
         ):
-            triple = (
-                to_rdflib(quad.subject),
-                to_rdflib(quad.predicate),
-                to_rdflib(quad.object),
-            )
             if isinstance(quad.graph_name, ox.DefaultGraph):
-                target.add(triple)
+                yield ox.Quad(quad.subject, quad.predicate, quad.object, graph_node)
             else:
-                name = quad.graph_name.value
-                if name not in graphs:
-                    graphs[name] = dataset.graph(URIRef(name))
-                graphs[name].add(triple)
-            count += 1
+                yield quad
     except SyntaxError as error:
         raise LoadError(
             source.path, _syntax_message(error), line=_line(error)
         ) from error
     except (OSError, ValueError, TypeError) as error:
         raise LoadError(source.path, str(error)) from error
-    return count
 
 
 def _refuse_dtd(path: Path) -> None:
@@ -190,17 +239,6 @@ def _refuse_dtd(path: Path) -> None:
             "RDF/XML with a DOCTYPE or ENTITY declaration is not accepted (entities "
             "could expand without bound); remove the declaration",
         )
-
-
-def _add_converted(
-    dataset: Dataset, target: Graph, source: Source, converter: Converter
-) -> int:
-    graph = converter(source.path)
-    for triple in graph:
-        target.add(triple)
-    for prefix, namespace in graph.namespaces():
-        dataset.bind(prefix, namespace, override=False)
-    return len(graph)
 
 
 def _line(error: SyntaxError) -> int | None:

@@ -63,30 +63,37 @@ def reason(
     >>> (ex.tom, RDF.type, ex.Animal) in reason([g], reasoner="fast")
     True
     """
+    asserted: list[tuple[Node, Node, Node]] = []
+    for graph in graphs:
+        asserted.extend(graph)
+    inferred = Graph() if into is None else into
+    for triple in reason_triples(asserted, reasoner=reasoner):
+        inferred.add(triple)
+    return inferred
+
+
+def reason_triples(
+    asserted: Iterable[tuple[Node, Node, Node]], *, reasoner: str = "owlrl"
+) -> set[tuple[Node, Node, Node]]:
+    """:func:`reason` over plain triples: the inferred triples, without trivia.
+
+    Raises:
+        ValueError: *reasoner* is not one of :data:`REASONERS`.
+    """
     if reasoner not in REASONERS:
         raise ValueError(f"unknown reasoner {reasoner!r}; choose one of {REASONERS}")
+    known = set(asserted)
     if reasoner == "fast":
-        asserted_triples: set[tuple[Node, Node, Node]] = set()
-        for graph in graphs:
-            asserted_triples.update(graph)
-        inferred = Graph() if into is None else into
-        for triple in rules.infer(asserted_triples):
-            if triple not in asserted_triples and not _is_trivial(triple):
-                inferred.add(triple)
-        return inferred
-    union = Graph()
-    for graph in graphs:
-        for triple in graph:
+        closure: Iterable[tuple[Node, Node, Node]] = rules.infer(known)
+    else:
+        union = Graph()
+        for triple in known:
             union.add(triple)
-    asserted = set(union)
-    owlrl.DeductiveClosure(
-        owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False
-    ).expand(union)
-    inferred = Graph() if into is None else into
-    for triple in union:
-        if triple not in asserted and not _is_trivial(triple):
-            inferred.add(triple)
-    return inferred
+        owlrl.DeductiveClosure(
+            owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False
+        ).expand(union)
+        closure = union
+    return {t for t in closure if t not in known and not _is_trivial(t)}
 
 
 def _is_trivial(triple: tuple[Node, Node, Node]) -> bool:

@@ -30,19 +30,22 @@ kept only for a shape without one), and ``sh:conforms`` is true unless there is 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 import pyrudof
 from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from mededkg.errors import MedEdKGError
 from mededkg.namespaces import SH
+from mededkg.terms import to_rdflib
 
 _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
@@ -209,11 +212,87 @@ def validate(
         ValueError: *validator* is not one of :data:`VALIDATORS`.
         ValidatorFailed: the engine could not read the data or the shapes.
     """
+    data = list(data)
     engine, why = engine_for(shapes, validator)
     if engine == "rudof":
-        report_graph = _rudof(data, shapes, ontology)
+        with tempfile.TemporaryDirectory(prefix="mededkg-shacl-") as folder:
+            data_file = Path(folder) / "data.nt"
+            with data_file.open("wb") as out:
+                for graph in (*data, *([ontology] if ontology is not None else [])):
+                    graph.serialize(out, format="nt", encoding="utf-8")
+            report_graph = _rudof(data_file, shapes)
     else:
         report_graph = _pyshacl(data, shapes, ontology)
+    return _report(report_graph, engine, why)
+
+
+def validate_quads(
+    data: Iterable[ox.Quad],
+    shapes: Graph,
+    ontology: Iterable[ox.Quad] = (),
+    *,
+    validator: str = VALIDATORS[0],
+) -> ValidationReport:
+    """:func:`validate` for data held as Oxigraph quads (the build's road): rudof
+    reads them as N-Triples written by Oxigraph, with no rdflib graph in between;
+    pyshacl gets them as rdflib graphs. The same report as :func:`validate` of the
+    same triples.
+
+    Raises:
+        ValueError: *validator* is not one of :data:`VALIDATORS`.
+        ValidatorFailed: the engine could not read the data or the shapes.
+    """
+    return prepare_validation(data, shapes, ontology, validator=validator)()
+
+
+def prepare_validation(
+    data: Iterable[ox.Quad],
+    shapes: Graph,
+    ontology: Iterable[ox.Quad] = (),
+    *,
+    validator: str = VALIDATORS[0],
+) -> Callable[[], ValidationReport]:
+    """:func:`validate_quads` in two halves: what needs the Python interpreter is
+    done now (the data written as N-Triples for rudof); the function returned runs
+    the engine and reads its report. rudof runs without holding the GIL, so the build
+    calls that function in a thread while it reasons — and a thread that had to
+    take turns with the reasoner for every quad it wrote would crawl.
+
+    Raises:
+        ValueError: *validator* is not one of :data:`VALIDATORS`.
+    """
+    engine, why = engine_for(shapes, validator)
+    if engine == "rudof":
+        folder = tempfile.TemporaryDirectory(prefix="mededkg-shacl-")
+        data_file = Path(folder.name) / "data.nt"
+        with data_file.open("wb") as out:
+            triples = (
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in itertools.chain(data, ontology)
+            )
+            ox.serialize(triples, out, ox.RdfFormat.N_TRIPLES)
+
+        def run_rudof() -> ValidationReport:
+            with folder:
+                return _report(_rudof(data_file, shapes), engine, why)
+
+        return run_rudof
+    data_graph, ontology_graph = Graph(), Graph()
+    for target, quads in ((data_graph, data), (ontology_graph, ontology)):
+        for q in quads:
+            target.add(
+                (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object))
+            )
+
+    def run_pyshacl() -> ValidationReport:
+        return _report(_pyshacl([data_graph], shapes, ontology_graph), engine, why)
+
+    return run_pyshacl
+
+
+def _report(report_graph: Graph, engine: str, why: str) -> ValidationReport:
+    """The report of an engine's W3C report graph: results sorted, ``sh:conforms``
+    false only with a ``sh:Violation``."""
     results = sorted(
         (
             _result(report_graph, node)
@@ -255,13 +334,10 @@ def _pyshacl(data: Iterable[Graph], shapes: Graph, ontology: Graph | None) -> Gr
     return report_graph
 
 
-def _rudof(data: Iterable[Graph], shapes: Graph, ontology: Graph | None) -> Graph:
+def _rudof(data_file: Path, shapes: Graph) -> Graph:
+    """rudof's report graph for the N-Triples file *data_file*."""
     named_shapes, originals = _name_blank_shapes(shapes)
     with tempfile.TemporaryDirectory(prefix="mededkg-shacl-") as folder:
-        data_file = Path(folder) / "data.nt"
-        with data_file.open("wb") as out:
-            for graph in (*data, *([ontology] if ontology is not None else [])):
-                graph.serialize(out, format="nt", encoding="utf-8")
         shapes_file = Path(folder) / "shapes.nt"
         named_shapes.serialize(shapes_file, format="nt", encoding="utf-8")
         engine = pyrudof.Rudof(pyrudof.RudofConfig())

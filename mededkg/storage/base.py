@@ -108,6 +108,11 @@ class Backend(ABC):
             StoreNotFound: nothing has been written there yet.
         """
 
+    #: Whether :meth:`write_dataset` calls *before_swap* before the new dataset
+    #: becomes current, so that an exception raised there leaves the previous dataset
+    #: current (the build then validates while the store is written).
+    gates_swap: bool = False
+
     @abstractmethod
     def write_dataset(
         self,

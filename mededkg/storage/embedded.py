@@ -327,6 +327,8 @@ class EmbeddedBackend(Backend):
 
     name = "embedded"
 
+    gates_swap = True
+
     def __init__(self, path: Path, *, in_memory: bool = False) -> None:
         self.path = path
         self.in_memory = in_memory
