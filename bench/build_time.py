@@ -48,7 +48,10 @@ def build_once(tree: Path, added: list[Path], work: Path) -> dict[str, Any]:
     for path in added:
         command += ["--add", str(path)]
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    # cwd: ``python -m`` puts the working folder first on sys.path.
+    done = subprocess.run(
+        command, env=env, cwd=work, capture_output=True, text=True, check=False
+    )
     seconds = time.perf_counter() - start
     shutil.rmtree(store.parent, ignore_errors=True)
     if done.returncode != 0:

@@ -33,9 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypinyin import lazy_pinyin
-
-from mededkg.matching.names import is_chinese, normalise
+from mededkg.matching.names import is_chinese, normalise, syllables
 from mededkg.resources import data_dir, default_root
 
 #: Results of :func:`compare`.
@@ -149,7 +147,7 @@ class Gazetteer:
         key = normalise(text)
         if is_chinese(key):
             key = _CITY_SUFFIX.sub("", _PROVINCE_AUTHORITY.sub(r"\1", key))
-            return "".join(lazy_pinyin(key))
+            return "".join(syllables(key))
         return re.sub(r"[^a-z]", "", key)
 
     def province_keys(self) -> frozenset[str]:
@@ -260,7 +258,7 @@ def build(
         by_zh[place.zh].add(place)
     zh_only = Gazetteer({k: frozenset(v) for k, v in by_zh.items()}, {}, {}, codes, {})
     # Latin forms: ROR's province / city of records whose Chinese name names the place.
-    pinyin = {place: normalise("".join(lazy_pinyin(place.zh))) for place in places}
+    pinyin = {place: normalise("".join(syllables(place.zh))) for place in places}
     pinyin_of: dict[str, set[str]] = defaultdict(set)
     for place, form in pinyin.items():
         pinyin_of[form].add(place.zh)

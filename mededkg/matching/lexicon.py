@@ -23,8 +23,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pypinyin import lazy_pinyin
-
 from mededkg.matching import names
 
 #: The longest Chinese sequence the table pairs with a word (职业技术 → vocational).
@@ -157,7 +155,7 @@ def _spelling(zh: str, word: str) -> tuple[int, str] | None:
 
 @functools.lru_cache(maxsize=65536)
 def _spelled(seq: str) -> str:
-    return "".join(lazy_pinyin(seq))
+    return "".join(names.syllables(seq))
 
 
 def translation(lexicon: Lexicon, zh_name: str, en_name: str) -> Translation:

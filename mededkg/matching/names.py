@@ -109,6 +109,22 @@ def is_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
+def syllables(text: str, *, initials: bool = False) -> list[str]:
+    """The toneless pinyin syllables of *text* (pypinyin), or their first letters.
+
+    pypinyin is imported on the first call: its dictionaries take 0.4 s to load, which
+    every command would pay at start (``mededkg build`` never needs them).
+
+    >>> syllables("辽宁"), syllables("首都", initials=True)
+    (['liao', 'ning'], ['s', 'd'])
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    if initials:
+        return list(lazy_pinyin(text, style=Style.FIRST_LETTER))
+    return list(lazy_pinyin(text))
+
+
 def to_simplified(text: str) -> str:
     """Traditional → simplified Chinese (OpenCC ``t2s``, dictionaries in the wheel).
 

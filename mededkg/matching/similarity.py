@@ -41,7 +41,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz
 
 from mededkg.matching import gazetteer, names
@@ -118,7 +117,7 @@ def pinyin(text: str) -> str:
     """
     key = names.normalise(text)
     if names.is_chinese(key):
-        return "".join(lazy_pinyin(key)).replace(" ", "")
+        return "".join(names.syllables(key)).replace(" ", "")
     return key.replace(" ", "")
 
 
@@ -133,7 +132,7 @@ def initials(text: str) -> str:
     key = names.normalise(text)
     if not names.is_chinese(key):
         return ""
-    return "".join(lazy_pinyin(key, style=Style.FIRST_LETTER)).replace(" ", "")
+    return "".join(names.syllables(key, initials=True)).replace(" ", "")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -156,7 +155,7 @@ def reading(text: str) -> tuple[str, str]:
         )
         if not proper or not names.is_chinese(proper) or re.search(r"[a-z0-9]", proper):
             return ("", "")
-        return (kind, "".join(lazy_pinyin(proper)))
+        return (kind, "".join(names.syllables(proper)))
     found = ""
     for pattern, kind in _EN_KINDS:
         if pattern.search(key):
