@@ -21,6 +21,7 @@ class MEDEDKG(DefinedNamespace):
 
     # Classes
     Organization: URIRef
+    SpatialLevel: URIRef
     MedicalEducationInstitution: URIRef
     MedicalUniversity: URIRef
     UniversityMedicalSchool: URIRef
@@ -68,6 +69,7 @@ class MEDEDKG(DefinedNamespace):
     sameLevelAs: URIRef
     supervisingAuthority: URIRef
     establishedByUnit: URIRef
+    spatialLevel: URIRef
 
     # Datatype properties
     moeCode: URIRef
@@ -117,6 +119,7 @@ class MEDEDKG(DefinedNamespace):
     Nursing: URIRef
     Objective: URIRef
     OperatesIndependentlyOfHospitals: URIRef
+    CityLevel: URIRef
     OperationMode: URIRef
     OtherOrganization: URIRef
     OutpatientService: URIRef
@@ -296,6 +299,9 @@ SEMAPV = Namespace("https://w3id.org/semapv/vocab/")
 XKOS = Namespace("http://rdf-vocabulary.ddialliance.org/xkos#")
 WD = Namespace("http://www.wikidata.org/entity/")
 ROR = Namespace("https://ror.org/")
+GEO = Namespace("http://www.opengis.net/ont/geosparql#")
+#: GeoSPARQL's default coordinate reference system (longitude, latitude in WGS 84).
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 #: The one prefix map: bound on every graph, export and query editor.
 PREFIXES: dict[str, str] = {
@@ -316,6 +322,7 @@ PREFIXES: dict[str, str] = {
     "disc2022": str(ID) + "discipline/2022/",
     "iscedlevel": str(ID) + "isced-2011-level/",
     "iscedf": str(ID) + "isced-f-2013/",
+    "geometry": str(ID) + "geometry/",
     "graph": str(GRAPH),
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
@@ -336,6 +343,7 @@ PREFIXES: dict[str, str] = {
     "vann": "http://purl.org/vocab/vann/",
     "wd": str(WD),
     "ror": str(ROR),
+    "geo": str(GEO),
 }
 
 

@@ -397,3 +397,37 @@ def test_every_affiliation_has_name_or_parent_child_evidence(imported: Graph) ->
         assert isinstance(hospital, URIRef) and isinstance(target, URIRef)
         rules = _rules(imported, target, hospital)
         assert rules & {"AffiliatedNameRule", "RorPartOfRule"}, (hospital, target)
+
+
+def test_ror_locations_become_city_level_points_with_their_source(
+    imported: Graph,
+) -> None:
+    # Every ROR record the graph describes gives its GeoNames place's coordinates,
+    # as ROR has them, as a CRS84 point marked city-level, citing the place and the
+    # record; the expected point is read from the source, not typed here.
+    geo = Namespace("http://www.opengis.net/ont/geosparql#")
+    records = read_records(default_root() / "data" / "sources" / "ror-china")
+    described = [
+        (s, r)
+        for s in imported.subjects(MEDEDKG.rorId, None)
+        if (
+            r := records.get("https://ror.org/" + str(imported.value(s, MEDEDKG.rorId)))
+        )
+    ]
+    assert len(described) > 800
+    for subject, record in described:
+        (geometry,) = imported.objects(subject, geo.hasGeometry)
+        (wkt,) = imported.objects(geometry, geo.asWKT)
+        assert str(wkt) == (
+            "<http://www.opengis.net/def/crs/OGC/1.3/CRS84> "
+            f"POINT({record.lng} {record.lat})"
+        )
+        assert wkt.datatype == geo.wktLiteral
+        assert imported.value(geometry, MEDEDKG.spatialLevel) == MEDEDKG.CityLevel
+        assert (geometry, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"),
+                URIRef(record.ror_id)) in imported  # fmt: skip
+        assert (
+            geometry,
+            URIRef("http://purl.org/dc/terms/source"),
+            URIRef(f"https://sws.geonames.org/{record.geonames_id}/"),
+        ) in imported

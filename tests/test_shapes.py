@@ -25,6 +25,7 @@ PREFIXES = """
 @prefix ex: <https://w3id.org/mededkg/id/test/> .
 @prefix src: <https://w3id.org/mededkg/id/source/> .
 @prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix geo: <http://www.opengis.net/ont/geosparql#> .
 """
 # A valid institution, catalogue edition and category that the cases can refer to.
 CONTEXT = """
@@ -52,7 +53,32 @@ ex:first a mededkg:FirstLevelDiscipline , skos:Concept ; skos:prefLabel "临床�
     dcterms:source src:china-discipline-catalog .
 """
 
+_CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
 CASES = [
+    (
+        "geometry-not-a-crs84-point",
+        f'ex:g a geo:Geometry ; geo:asWKT "{_CRS84} POINT(116.4, 39.9)"^^geo:wktLiteral ;'
+        " mededkg:spatialLevel mededkg:CityLevel ; prov:wasDerivedFrom src:ror-china .",
+        "ex:g",
+        "one WKT point in CRS84",
+    ),
+    (
+        "geometry-without-spatial-level",
+        f'ex:g a geo:Geometry ; geo:asWKT "{_CRS84} POINT(116.4 39.9)"^^geo:wktLiteral ;'
+        " prov:wasDerivedFrom src:ror-china .",
+        "ex:g",
+        "says what its coordinates locate",
+    ),
+    (
+        "institution-with-two-geometries",
+        "ex:inst geo:hasGeometry ex:g1 , ex:g2 ."
+        f' ex:g1 a geo:Geometry ; geo:asWKT "{_CRS84} POINT(1 2)"^^geo:wktLiteral ;'
+        " mededkg:spatialLevel mededkg:CityLevel ; prov:wasDerivedFrom src:ror-china ."
+        f' ex:g2 a geo:Geometry ; geo:asWKT "{_CRS84} POINT(3 4)"^^geo:wktLiteral ;'
+        " mededkg:spatialLevel mededkg:CityLevel ; prov:wasDerivedFrom src:ror-china .",
+        "ex:inst",
+        "At most one geometry",
+    ),
     (
         "institution-moe-code",
         'ex:x a mededkg:MedicalUniversity ; rdfs:label "某医学院"@zh ; mededkg:moeCode "41110" ;'

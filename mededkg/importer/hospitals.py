@@ -46,7 +46,7 @@ from mededkg.importer.institutions import (
     provinces_of,
 )
 from mededkg.importer.ror import RorRecord
-from mededkg.namespaces import DCTERMS, MEDEDKG, PROV, SCHEMA, SKOS
+from mededkg.namespaces import CRS84, DCTERMS, GEO, ID, MEDEDKG, PROV, SCHEMA, SKOS
 
 HOSPITAL_ZH = re.compile("医院|疗养院|眼科中心|肿瘤防治中心")
 HOSPITAL_EN = re.compile(
@@ -561,7 +561,31 @@ def _ror_facts(
         )
     if record.city:
         graph.add((subject, MEDEDKG.city, en(record.city)))
+    _geometry(graph, subject, record)
     if record.website.startswith("http"):
         graph.add((subject, SCHEMA.url, URIRef(record.website.strip())))
     graph.add((subject, DCTERMS.source, src))
     graph.add((subject, PROV.wasDerivedFrom, URIRef(record.ror_id)))
+
+
+def _geometry(graph: Graph, subject: URIRef, record: RorRecord) -> None:
+    """The record's location as a GeoSPARQL point: the coordinates ROR gives for the
+    GeoNames place of the record (its city), so marked city-level, with the GeoNames
+    place as source and the record it came from."""
+    if record.lat is None or record.lng is None:
+        return
+    geometry = ID[f"geometry/ror-{record.suffix}"]
+    graph.add((subject, GEO.hasGeometry, geometry))
+    graph.add((geometry, RDF.type, GEO.Geometry))
+    wkt = f"<{CRS84}> POINT({record.lng} {record.lat})"
+    graph.add((geometry, GEO.asWKT, Literal(wkt, datatype=GEO.wktLiteral)))
+    graph.add((geometry, MEDEDKG.spatialLevel, MEDEDKG.CityLevel))
+    if record.geonames_id.isdigit():
+        graph.add(
+            (
+                geometry,
+                DCTERMS.source,
+                URIRef(f"https://sws.geonames.org/{record.geonames_id}/"),
+            )
+        )
+    graph.add((geometry, PROV.wasDerivedFrom, URIRef(record.ror_id)))

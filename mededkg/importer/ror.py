@@ -72,6 +72,11 @@ class RorRecord:
     city: str = ""
     subdivision: str = ""
     website: str = ""
+    #: The GeoNames place of the record's location (its city) and that place's
+    #: coordinates, as ROR gives them: a city's point, not the campus.
+    geonames_id: str = ""
+    lat: float | None = None
+    lng: float | None = None
 
     @property
     def suffix(self) -> str:
@@ -192,7 +197,8 @@ def _v2(item: dict[str, Any]) -> RorRecord:
     for ext in item.get("external_ids") or []:
         if ext.get("type") == "wikidata":
             wikidata = ext.get("preferred") or (ext.get("all") or [""])[0]
-    details = ((item.get("locations") or [{}])[0]).get("geonames_details") or {}
+    first_location = (item.get("locations") or [{}])[0]
+    details = first_location.get("geonames_details") or {}
     website = next(
         (
             x.get("value", "")
@@ -212,6 +218,9 @@ def _v2(item: dict[str, Any]) -> RorRecord:
         city=details.get("name") or "",
         subdivision=details.get("country_subdivision_name") or "",
         website=website,
+        geonames_id=str(first_location.get("geonames_id") or ""),
+        lat=_coordinate(details.get("lat")),
+        lng=_coordinate(details.get("lng")),
     )
 
 
@@ -240,7 +249,15 @@ def _v1(item: dict[str, Any]) -> RorRecord:
         city=address.get("city") or "",
         subdivision=admin1.get("name") or "",
         website=(item.get("links") or [""])[0],
+        geonames_id=str((address.get("geonames_city") or {}).get("id") or ""),
+        lat=_coordinate(address.get("lat")),
+        lng=_coordinate(address.get("lng")),
     )
+
+
+def _coordinate(value: Any) -> float | None:
+    """A latitude or longitude as ROR gives it (a number), or None."""
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _relationships(item: dict[str, Any]) -> tuple[Relationship, ...]:
