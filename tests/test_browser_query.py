@@ -222,6 +222,69 @@ def test_syntax_error_marks_its_line(
     expect(page.locator("#query-error")).to_be_hidden()
 
 
+def test_syntax_error_is_marked_as_typed_before_any_request(
+    page: Page, repo_live_url: str, screenshot: Shot
+) -> None:
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.url) if urlsplit(r.url).path == "/sparql" else None,
+    )
+    open_editor(page, f"{repo_live_url}/query")
+    app = page.locator("#query-app")
+    expect(app).to_have_attribute("data-check", "ok")  # the default query parses
+    # A triple pattern missing its object on line 3.
+    set_editor_text(page, "SELECT ?s\nWHERE {\n  ?s ?p }\nLIMIT 5\n")
+    expect(app).to_have_attribute("data-check", "error")
+    marked = page.locator(".CodeMirror-code > div:has(.qe-check-line)")
+    expect(marked).to_have_count(1)
+    expect(marked.locator(".CodeMirror-linenumber")).to_have_text("3")
+    expect(marked.locator(".qe-check-marker")).to_have_count(1)
+    expect(page.locator("#query-check")).to_contain_text(
+        "line 3, column 6: unexpected '}'; expected 'IRIREF'"
+    )
+    expect(page.locator("#run-button")).to_be_enabled()  # Run is not blocked
+    screenshot(page, "checked-as-typed")
+    assert sent == [], sent  # nothing was asked of the endpoint
+
+    set_editor_text(page, "SELECT ?s\nWHERE {\n  ?s ?p ?o }\nLIMIT 5\n")
+    expect(app).to_have_attribute("data-check", "ok")
+    expect(page.locator(".qe-check-line")).to_have_count(0)
+    expect(page.locator(".qe-check-marker")).to_have_count(0)
+    expect(page.locator("#query-check")).to_be_hidden()
+    assert sent == [], sent
+
+
+def test_undeclared_prefix_is_marked_where_it_is_used(
+    page: Page, repo_live_url: str
+) -> None:
+    open_editor(page, f"{repo_live_url}/query")
+    set_editor_text(page, "SELECT ?s WHERE {\n  ?s a ?c .\n  ?s rdfs:label ?l }\n")
+    expect(page.locator("#query-app")).to_have_attribute("data-check", "error")
+    marked = page.locator(".CodeMirror-code > div:has(.qe-check-line)")
+    expect(marked.locator(".CodeMirror-linenumber")).to_have_text("3")
+    expect(page.locator("#query-check")).to_contain_text(
+        "line 3, column 6: the prefix rdfs: is not declared"
+    )
+
+
+def test_every_example_query_parses_without_a_mark(
+    page: Page, repo_live_url: str
+) -> None:
+    open_editor(page, f"{repo_live_url}/query")
+    links = page.locator("#example-list a.qe-example")
+    names = [links.nth(i).get_attribute("data-name") for i in range(links.count())]
+    assert len(names) >= 10, names
+    app = page.locator("#query-app")
+    for name in names:
+        page.locator(f'a.qe-example[data-name="{name}"]').click()
+        expect(
+            page.locator(f'a.qe-example.current[data-name="{name}"]')
+        ).to_be_visible()
+        expect(app).to_have_attribute("data-check", "ok")
+        assert page.locator(".qe-check-line").count() == 0, name
+
+
 def test_label_language_switch(
     page: Page, repo_live_url: str, screenshot: Shot
 ) -> None:
@@ -406,6 +469,7 @@ def test_everything_is_served_locally(page: Page, repo_live_url: str) -> None:
     assert not foreign, foreign
     assert any("/static/vendor/codemirror/" in u for u in requested)
     assert any("/static/vendor/chartjs/" in u for u in requested)
+    assert any("/static/vendor/sparqljs/" in u for u in requested)
 
 
 def test_works_under_a_strict_content_security_policy(

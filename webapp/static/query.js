@@ -49,6 +49,8 @@
     view: "table",
     chart: null,
     errorMarks: [],
+    checkMarks: [], // the marks of the syntax check made as the user types
+    checkTimer: null,
     runId: 0,
     /* The label lookups of the last result: a run waits for them, because the server
      * answers a client's second concurrent query with 429 (setting client_queries). */
@@ -75,6 +77,7 @@
 
   editor.on("changes", function () {
     clearErrorMarks();
+    scheduleCheck();
     updateEditedNote();
     updateUrl();
   });
@@ -518,6 +521,127 @@
     });
     state.errorMarks = [];
     $("query-error").hidden = true;
+  }
+
+  /* ------------------------------------------------------------- checking */
+  /* The query is parsed in the page (sparqljs, a SPARQL 1.1 parser) a moment after
+   * each change, so a syntax error is marked before Run; Run still sends whatever is
+   * written, and the server's own message shows as before. The text checked is the
+   * text sent: the page adds no prefixes, and an example's parameters are bound by
+   * the server to variables that are already in the text. */
+  var CHECK_DELAY_MS = 300;
+
+  function scheduleCheck() {
+    window.clearTimeout(state.checkTimer);
+    root.dataset.check = "pending";
+    state.checkTimer = window.setTimeout(checkSyntax, CHECK_DELAY_MS);
+  }
+
+  function checkSyntax() {
+    clearCheckMarks();
+    var problem = syntaxProblem(editor.getValue());
+    root.dataset.check = problem ? "error" : "ok";
+    if (problem) {
+      markCheckProblem(problem);
+    }
+  }
+
+  /* The first syntax error of *text* as {line (0-based), column (1-based), detail},
+   * or null when it parses (or when the parser did not load). */
+  function syntaxProblem(text) {
+    if (typeof sparqljs === "undefined") {
+      return null;
+    }
+    try {
+      new sparqljs.Parser({ baseIRI: new URL(SPARQL_URL, window.location.href).href,
+        sparqlStar: true }).parse(text);
+      return null;
+    } catch (error) {
+      return problemAt(text, error);
+    }
+  }
+
+  /* Where the parser's *error* lies in *text*: its location when it gives one, else
+   * (an unknown prefix) the first use of the prefix, else the first line. */
+  function problemAt(text, error) {
+    var message = String(error && error.message || error);
+    var hash = error && error.hash;
+    var unknown = /^Unknown prefix: (.*)$/.exec(message);
+    if (unknown) {
+      var used = firstUse(text, unknown[1]);
+      return { line: used.line, column: used.column,
+        detail: T.prefix_not_declared.replace("{prefix}", unknown[1] + ":"),
+        prefix: unknown[1] };
+    }
+    var lines = message.split("\n");
+    var detail = readableDetail(lines[lines.length - 1]);
+    if (hash && hash.loc) {
+      return { line: hash.loc.first_line - 1, column: hash.loc.first_column + 1,
+        detail: detail };
+    }
+    var line = /on line (\d+)/.exec(message);
+    return { line: line ? parseInt(line[1], 10) - 1 : 0, column: 1, detail: detail };
+  }
+
+  /* The parser's "Expecting 'A', 'B', …, got 'C'" said shortly: the token found, then
+   * a few of those expected. */
+  function readableDetail(said) {
+    var parts = /^Expecting (.*), got (.*)$/.exec(said);
+    if (!parts) {
+      return said;
+    }
+    var expected = parts[1].split(", ");
+    var shown = expected.slice(0, 6).join(", ") + (expected.length > 6 ? ", …" : "");
+    return T.unexpected_token.replace("{token}", parts[2]).replace("{expected}", shown);
+  }
+
+  /* Line (0-based) and column (1-based) of the first prefixed name using *prefix*. */
+  function firstUse(text, prefix) {
+    var lines = text.split("\n");
+    var name = new RegExp("(^|[^\\w:<?$-])" + prefix.replace(/[.-]/g, "\\$&") + ":");
+    for (var i = 0; i < lines.length; i += 1) {
+      if (/^\s*#/.test(lines[i])) {
+        continue;
+      }
+      var found = name.exec(lines[i]);
+      if (found) {
+        return { line: i, column: found.index + found[1].length + 1 };
+      }
+    }
+    return { line: 0, column: 1 };
+  }
+
+  function markCheckProblem(problem) {
+    var line = Math.min(problem.line, editor.lineCount() - 1);
+    var where = T.line_column.replace("{line}", line + 1).replace("{column}", problem.column);
+    var detail = problem.detail.length > 160 ? problem.detail.slice(0, 160) + " …"
+      : problem.detail;
+    var text = T.syntax_check + " " + where + ": " + detail;
+    editor.addLineClass(line, "background", "qe-check-line");
+    var marker = document.createElement("span");
+    marker.className = "qe-check-marker";
+    marker.title = text;
+    marker.textContent = "▲";
+    if (!editor.lineInfo(line).gutterMarkers) {
+      editor.setGutterMarker(line, "qe-error-gutter", marker);
+    }
+    state.checkMarks.push(editor.getLineHandle(line));
+    var box = $("query-check");
+    box.textContent = text;
+    box.hidden = false;
+  }
+
+  function clearCheckMarks() {
+    state.checkMarks.forEach(function (handle) {
+      editor.removeLineClass(handle, "background", "qe-check-line");
+      var info = editor.lineInfo(handle);
+      var marker = info && info.gutterMarkers && info.gutterMarkers["qe-error-gutter"];
+      if (marker && marker.className === "qe-check-marker") {
+        editor.setGutterMarker(handle, "qe-error-gutter", null);
+      }
+    });
+    state.checkMarks = [];
+    $("query-check").hidden = true;
   }
 
   /* ------------------------------------------------------------- results */
@@ -976,6 +1100,7 @@
       }
       return null;
     }).then(function () {
+      checkSyntax();
       root.dataset.ready = "true";
     });
   }
