@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from playwright.sync_api import Page, Request, Route, ViewportSize, expect
+from playwright.sync_api import Page, Request, Response, Route, ViewportSize, expect
 
 from mededkg.namespaces import PREFIXES
 
@@ -222,6 +222,198 @@ def test_syntax_error_marks_its_line(
     expect(page.locator("#query-error")).to_be_hidden()
 
 
+def test_syntax_error_is_marked_as_typed_before_any_request(
+    page: Page, repo_live_url: str, screenshot: Shot
+) -> None:
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.url) if urlsplit(r.url).path == "/sparql" else None,
+    )
+    open_editor(page, f"{repo_live_url}/query")
+    app = page.locator("#query-app")
+    expect(app).to_have_attribute("data-check", "ok")  # the default query parses
+    # A triple pattern missing its object on line 3.
+    set_editor_text(page, "SELECT ?s\nWHERE {\n  ?s ?p }\nLIMIT 5\n")
+    expect(app).to_have_attribute("data-check", "error")
+    marked = page.locator(".CodeMirror-code > div:has(.qe-check-line)")
+    expect(marked).to_have_count(1)
+    expect(marked.locator(".CodeMirror-linenumber")).to_have_text("3")
+    expect(marked.locator(".qe-check-marker")).to_have_count(1)
+    expect(page.locator("#query-check")).to_contain_text(
+        "line 3, column 6: unexpected '}'; expected 'IRIREF'"
+    )
+    expect(page.locator("#run-button")).to_be_enabled()  # Run is not blocked
+    screenshot(page, "checked-as-typed")
+    assert sent == [], sent  # nothing was asked of the endpoint
+
+    set_editor_text(page, "SELECT ?s\nWHERE {\n  ?s ?p ?o }\nLIMIT 5\n")
+    expect(app).to_have_attribute("data-check", "ok")
+    expect(page.locator(".qe-check-line")).to_have_count(0)
+    expect(page.locator(".qe-check-marker")).to_have_count(0)
+    expect(page.locator("#query-check")).to_be_hidden()
+    assert sent == [], sent
+
+
+def test_undeclared_prefix_is_marked_where_it_is_used(
+    page: Page, repo_live_url: str
+) -> None:
+    open_editor(page, f"{repo_live_url}/query")
+    set_editor_text(page, "SELECT ?s WHERE {\n  ?s a ?c .\n  ?s rdfs:label ?l }\n")
+    expect(page.locator("#query-app")).to_have_attribute("data-check", "error")
+    marked = page.locator(".CodeMirror-code > div:has(.qe-check-line)")
+    expect(marked.locator(".CodeMirror-linenumber")).to_have_text("3")
+    expect(page.locator("#query-check")).to_contain_text(
+        "line 3, column 6: the prefix rdfs: is not declared"
+    )
+
+
+def test_every_example_query_parses_without_a_mark(
+    page: Page, repo_live_url: str
+) -> None:
+    open_editor(page, f"{repo_live_url}/query")
+    links = page.locator("#example-list a.qe-example")
+    names = [links.nth(i).get_attribute("data-name") for i in range(links.count())]
+    assert len(names) >= 10, names
+    app = page.locator("#query-app")
+    for name in names:
+        page.locator(f'a.qe-example[data-name="{name}"]').click()
+        expect(
+            page.locator(f'a.qe-example.current[data-name="{name}"]')
+        ).to_be_visible()
+        expect(app).to_have_attribute("data-check", "ok")
+        assert page.locator(".qe-check-line").count() == 0, name
+
+
+def run_and_wait(page: Page) -> None:
+    """Run the editor's query and wait until its result is shown."""
+    page.locator("#query-app").evaluate("e => { e.dataset.state = '' }")
+    run_with_keyboard(page)
+    page.wait_for_selector("#query-app[data-state='done']", state="attached")
+
+
+def test_history_keeps_runs_across_reloads_until_cleared(
+    page: Page, repo_live_url: str, screenshot: Shot
+) -> None:
+    open_editor(page, f"{repo_live_url}/query")
+    entries = page.locator("#history-list li")
+    expect(entries).to_have_count(0)
+    expect(page.locator("#history-empty")).to_be_visible()
+    first = "SELECT ?s WHERE { ?s a ?type } LIMIT 3"
+    second = "ASK { ?s ?p ?o }"
+    set_editor_text(page, first)
+    run_and_wait(page)
+    set_editor_text(page, second)
+    run_and_wait(page)
+
+    expect(entries).to_have_count(2)  # newest first, with what each gave
+    expect(entries.nth(0).locator(".qe-history-entry")).to_have_text(second)
+    expect(entries.nth(0).locator(".qe-history-outcome")).to_have_text("true")
+    expect(entries.nth(1).locator(".qe-history-entry")).to_have_text(first)
+    expect(entries.nth(1).locator(".qe-history-outcome")).to_have_text("3 rows")
+    expect(entries.locator("time")).to_have_count(2)
+    expect(page.locator(".qe-history-build")).to_have_count(0)  # the current build
+    kept = page.evaluate("JSON.parse(localStorage.getItem('mededkg.query.history'))")
+    served = page.locator("#query-app").get_attribute("data-build")
+    assert served and [e["build"] for e in kept] == [served, served]
+    screenshot(page, "history")
+
+    page.reload()
+    expect(page.locator("#query-app")).to_have_attribute("data-ready", "true")
+    expect(entries).to_have_count(2)
+    entries.nth(1).locator(".qe-history-entry").click()  # back into the editor
+    assert editor_text(page) == first
+
+    page.locator("#clear-history").click()  # asks nothing
+    expect(entries).to_have_count(0)
+    page.reload()
+    expect(page.locator("#query-app")).to_have_attribute("data-ready", "true")
+    expect(entries).to_have_count(0)
+
+
+def test_history_keeps_the_last_fifty_and_names_another_build(
+    page: Page, repo_live_url: str
+) -> None:
+    old = [
+        {
+            "query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {n}",
+            "at": "2024-01-01T00:00:00Z",
+            "kind": "rows",
+            "rows": n,
+            "build": "an-older-build",
+        }
+        for n in range(50)
+    ]
+    open_editor(page, f"{repo_live_url}/query")
+    page.evaluate(
+        "h => localStorage.setItem('mededkg.query.history', JSON.stringify(h))", old
+    )
+    page.reload()
+    expect(page.locator("#query-app")).to_have_attribute("data-ready", "true")
+    entries = page.locator("#history-list li")
+    expect(entries).to_have_count(50)
+    expect(entries.first.locator(".qe-history-build")).to_contain_text(
+        "answered by build an-older-build, not the one served now"
+    )
+    set_editor_text(page, "ASK {}")
+    run_and_wait(page)
+    expect(entries).to_have_count(50)
+    expect(entries.first.locator(".qe-history-entry")).to_have_text("ASK {}")
+    expect(entries.first.locator(".qe-history-build")).to_have_count(0)
+    expect(entries.last.locator(".qe-history-entry")).to_have_text(
+        "SELECT * WHERE { ?s ?p ?o } LIMIT 48"
+    )
+
+
+def test_tabs_keep_their_own_text_across_switches_and_reloads(
+    page: Page, repo_live_url: str, screenshot: Shot
+) -> None:
+    open_editor(page, f"{repo_live_url}/query")
+    first = editor_text(page)
+    tabs = page.locator("#query-tabs .qe-qtab")
+    expect(tabs).to_have_count(1)
+    page.locator("#new-tab").click()
+    expect(tabs).to_have_count(2)
+    expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+    assert editor_text(page) == ""
+    page.keyboard.type("ASK { ?s ?p ?o }")
+    assert editor_text(page) == "ASK { ?s ?p ?o }"
+    screenshot(page, "two-tabs")
+
+    tabs.nth(0).click()
+    assert editor_text(page) == first
+    assert parse_qs(urlsplit(page.url).query)["query"] == [first]
+    tabs.nth(1).click()
+    assert editor_text(page) == "ASK { ?s ?p ?o }"
+    # The share link is the active tab's.
+    assert parse_qs(urlsplit(page.url).query)["query"] == ["ASK { ?s ?p ?o }"]
+
+    page.reload()
+    expect(page.locator("#query-app")).to_have_attribute("data-ready", "true")
+    expect(tabs).to_have_count(2)
+    expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+    assert editor_text(page) == "ASK { ?s ?p ?o }"
+    tabs.nth(0).click()
+    assert editor_text(page) == first
+
+    page.locator("#query-tabs .qe-qtab-close").nth(1).click()  # close the second
+    expect(tabs).to_have_count(1)
+    assert editor_text(page) == first
+    expect(page.locator("#query-tabs .qe-qtab-close")).to_have_count(0)
+
+
+def test_a_shared_link_opens_in_a_new_tab(page: Page, repo_live_url: str) -> None:
+    open_editor(page, f"{repo_live_url}/query")
+    set_editor_text(page, "ASK { ?s ?p ?o }")
+    page.goto("about:blank")
+    open_editor(page, f"{repo_live_url}/query?query=ASK%20%7B%7D")
+    tabs = page.locator("#query-tabs .qe-qtab")
+    expect(tabs).to_have_count(2)
+    assert editor_text(page) == "ASK {}"
+    tabs.nth(0).click()
+    assert editor_text(page) == "ASK { ?s ?p ?o }"
+
+
 def test_label_language_switch(
     page: Page, repo_live_url: str, screenshot: Shot
 ) -> None:
@@ -406,6 +598,20 @@ def test_everything_is_served_locally(page: Page, repo_live_url: str) -> None:
     assert not foreign, foreign
     assert any("/static/vendor/codemirror/" in u for u in requested)
     assert any("/static/vendor/chartjs/" in u for u in requested)
+    assert any("/static/vendor/sparqljs/" in u for u in requested)
+
+
+def test_page_weighs_under_a_megabyte(page: Page, repo_live_url: str) -> None:
+    """A fresh load of /query (page, scripts, styles, the examples and prefix map)
+    transfers less than 1 MB of response bodies; the total is printed."""
+    responses: list[Response] = []
+    page.on("response", lambda r: responses.append(r))
+    open_editor(page, f"{repo_live_url}/query")
+    expect(page.locator("#query-app")).to_have_attribute("data-check", "ok")
+    sizes = {r.url: len(r.body()) for r in responses if r.status == 200}
+    total = sum(sizes.values())
+    print(f"\n/query fresh load: {len(sizes)} responses, {total} bytes of bodies")
+    assert total < 1_000_000, sorted(sizes.items(), key=lambda item: -item[1])
 
 
 def test_works_under_a_strict_content_security_policy(

@@ -184,6 +184,24 @@ def test_row_limit_cuts_and_flags_the_result(fixture_config: object) -> None:
     assert response.headers["MedEdKG-Result-Truncated"] == "true; limit=2"
 
 
+def test_answers_name_the_build_that_answered(
+    client: FlaskClient, fixture_config: object
+) -> None:
+    """Query answers carry the name of the store's build folder (MedEdKG-Build), by
+    the Flask view, the hot path and the named queries alike; errors do not."""
+    store_path = fixture_config.store_path  # type: ignore[attr-defined]
+    build = store_path.resolve().name
+    fast = client.get("/sparql", query_string={"query": "ASK {}"})
+    viewed = client.get("/sparql", query_string={"query": "ASK {}", "format": "json"})
+    named = client.get("/api/queries/hospitals")
+    for response in (fast, viewed, named):
+        assert response.status_code == 200
+        assert response.headers["MedEdKG-Build"] == build
+    assert "MedEdKG-Build" in fast.headers["Access-Control-Expose-Headers"]
+    broken = client.get("/sparql", query_string={"query": "SELECT"})
+    assert broken.status_code == 400 and "MedEdKG-Build" not in broken.headers
+
+
 def test_cors_header(client: FlaskClient) -> None:
     response = client.get("/sparql?query=" + quote("ASK {}"))
     assert response.headers["Access-Control-Allow-Origin"] == "*"

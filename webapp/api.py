@@ -42,7 +42,8 @@ def run_query(name: str) -> Response:
         substitutions=bindings,
         base_iri=request.base_url,
     )
-    return respond(state().run(job, request.remote_addr or ""), state().limits.max_rows)
+    answer = state().run(job, request.remote_addr or "")
+    return respond(answer, state().limits.max_rows, build=state().build)
 
 
 def _describe(query: NamedQuery) -> dict[str, object]:

@@ -56,6 +56,14 @@ class AppState:
         return self.holder.current
 
     @property
+    def build(self) -> str | None:
+        """The name of the build folder the store serves (embedded back-end), else
+        ``None``. Read after :meth:`run`, which follows the store link first, it names
+        the build that answered."""
+        location = self.holder.current.location
+        return location.name if location is not None else None
+
+    @property
     def limits(self) -> Limits:
         """Query limits from the settings."""
         return limits_of(self.config)

@@ -50,6 +50,7 @@ def query_page() -> str:
         lang=lang,
         query=request.args.get("query") or _example_text(request.args.get("example")),
         base_iri=state().config.base_iri,
+        build=_current_build(),
     )
 
 
@@ -70,6 +71,14 @@ def query_text(name: str) -> Response:
     if path is None:
         raise QueryNotFound(f"no query named {name!r}; GET /api/queries lists them")
     return Response(path.read_text(encoding="utf-8"), mimetype=SPARQL_QUERY)
+
+
+def _current_build() -> str:
+    """The name of the build the store serves now ("" on back-ends without builds);
+    the page compares it with the build that answered each query of its history."""
+    app_state = state()
+    app_state.refresh()
+    return app_state.build or ""
 
 
 def _query_file(name: str | None) -> Path | None:

@@ -25,7 +25,13 @@ from mededkg.errors import MedEdKGError
 from mededkg.query.answers import Answer, Job
 from webapp import protocol, security
 from webapp.context import EXTENSION, AppState
-from webapp.negotiate import TRUNCATED_HEADER, accepted_formats, respond
+from webapp.negotiate import (
+    BUILD_HEADER,
+    EXPOSED_HEADERS,
+    TRUNCATED_HEADER,
+    accepted_formats,
+    respond,
+)
 from webapp.ratelimit import TokenBuckets
 
 if TYPE_CHECKING:
@@ -36,7 +42,7 @@ _STATIC_HEADERS = [
     ("Vary", "Accept"),
     *security.HEADERS.items(),
     ("Access-Control-Allow-Origin", "*"),
-    ("Access-Control-Expose-Headers", TRUNCATED_HEADER),
+    ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
 ]
 
 
@@ -80,7 +86,7 @@ class FastQueries:
         if not answer.media_type:  # nothing acceptable for this kind: 406, by Flask
             make = functools.partial(respond, answer, max_rows)
             return self._in_flask(environ, start_response, make)
-        return _answer(answer, max_rows, start_response)
+        return _answer(answer, max_rows, self.state.build, start_response)
 
     def _query(self, environ: WSGIEnvironment) -> str | None:
         """The query of a plain request, read by the one protocol parser
@@ -138,7 +144,7 @@ def _raise(error: Exception) -> Response:
 
 
 def _answer(
-    answer: Answer, max_rows: int, start_response: StartResponse
+    answer: Answer, max_rows: int, build: str | None, start_response: StartResponse
 ) -> Iterable[bytes]:
     charset = "" if answer.media_type.endswith("+xml") else "; charset=utf-8"
     headers = [
@@ -148,6 +154,8 @@ def _answer(
     ]
     if answer.truncated:
         headers.append((TRUNCATED_HEADER, f"true; limit={max_rows}"))
+    if build is not None:
+        headers.append((BUILD_HEADER, build))
     start_response("200 OK", headers)
     return [answer.body]
 

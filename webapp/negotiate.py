@@ -20,6 +20,11 @@ from mededkg.query.answers import Answer
 from mededkg.query.formats import RDF_FORMATS, RESULT_FORMATS, RdfFormat, ResultFormat
 
 TRUNCATED_HEADER = "MedEdKG-Result-Truncated"
+#: Response header naming the build (its store folder) that answered a query; absent
+#: on back-ends without build folders (memory, remote).
+BUILD_HEADER = "MedEdKG-Build"
+#: The headers a cross-origin reader of the query endpoints may see.
+EXPOSED_HEADERS = f"{TRUNCATED_HEADER}, {BUILD_HEADER}"
 _ALL_NAMES = [f.name for f in RESULT_FORMATS] + [f.name for f in RDF_FORMATS]
 _ALL_MEDIA_TYPES = [m for f in RESULT_FORMATS for m in f.media_types] + [
     m for f in RDF_FORMATS for m in f.media_types
@@ -90,8 +95,9 @@ def rdf_format(*, html: bool = False) -> RdfFormat | None:
     return next(f for f in RDF_FORMATS if best in f.media_types)
 
 
-def respond(answer: Answer, max_rows: int) -> Response:
-    """The HTTP response for a worker's answer (406 if its kind was not acceptable)."""
+def respond(answer: Answer, max_rows: int, *, build: str | None = None) -> Response:
+    """The HTTP response for a worker's answer (406 if its kind was not acceptable),
+    naming the *build* that answered when there is one."""
     if not answer.media_type:
         kind = "graph (RDF)" if answer.kind == "graph" else "SELECT/ASK"
         abort(
@@ -107,6 +113,8 @@ def respond(answer: Answer, max_rows: int) -> Response:
     )
     if answer.truncated:
         response.headers[TRUNCATED_HEADER] = f"true; limit={max_rows}"
+    if build is not None:
+        response.headers[BUILD_HEADER] = build
     return response
 
 

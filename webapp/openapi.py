@@ -192,7 +192,12 @@ def _query_results(description: str) -> Document:
             "MedEdKG-Result-Truncated": {
                 "description": "Present when the row limit cut the result.",
                 "schema": {"type": "string"},
-            }
+            },
+            "MedEdKG-Build": {
+                "description": "The build (store folder) that answered; absent on "
+                "back-ends without build folders.",
+                "schema": {"type": "string"},
+            },
         },
         "content": _content(_RESULT_MEDIA + _RDF_MEDIA),
     }

@@ -18,7 +18,7 @@ from mededkg.storage.embedded import graph_nodes
 from webapp import protocol
 from webapp.context import state
 from webapp.describe import service_description_response
-from webapp.negotiate import TRUNCATED_HEADER, negotiate, respond
+from webapp.negotiate import EXPOSED_HEADERS, negotiate, respond
 
 bp = Blueprint("sparql", __name__)
 
@@ -60,7 +60,8 @@ def query() -> Response:
         named_graphs=tuple(params.getlist("named-graph-uri")),
         base_iri=request.base_url,
     )
-    return respond(state().run(job, request.remote_addr or ""), state().limits.max_rows)
+    answer = state().run(job, request.remote_addr or "")
+    return respond(answer, state().limits.max_rows, build=state().build)
 
 
 @bp.after_app_request
@@ -71,7 +72,7 @@ def allow_cross_origin(response: Response) -> Response:
     if path not in CORS_PATHS and not path.startswith(CORS_PREFIXES):
         return response
     response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = TRUNCATED_HEADER
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     if request.method == "OPTIONS":
         allowed = request.url_rule.methods if request.url_rule else None
         methods = [m for m in ("GET", "POST", "OPTIONS") if m in (allowed or {})]

@@ -49,6 +49,10 @@
     view: "table",
     chart: null,
     errorMarks: [],
+    checkMarks: [], // the marks of the syntax check made as the user types
+    checkTimer: null,
+    build: root.dataset.build || "", // the build the server serves, as last heard
+    tabs: null, // {list: [{id, text}], active: id, next: number}
     runId: 0,
     /* The label lookups of the last result: a run waits for them, because the server
      * answers a client's second concurrent query with 429 (setting client_queries). */
@@ -75,6 +79,8 @@
 
   editor.on("changes", function () {
     clearErrorMarks();
+    scheduleCheck();
+    saveActiveTab();
     updateEditedNote();
     updateUrl();
   });
@@ -329,6 +335,7 @@
   function run() {
     var id = (state.runId += 1);
     var started = performance.now();
+    var text = editor.getValue();
     clearErrorMarks();
     setStatus(T.running);
     $("run-button").disabled = true;
@@ -342,28 +349,31 @@
           });
         }
         var truncated = response.headers.has("MedEdKG-Result-Truncated");
+        var build = response.headers.get("MedEdKG-Build") || "";
         var type = response.headers.get("Content-Type") || "";
         if (type.indexOf("json") >= 0) {
           return response.json().then(function (data) {
             if (typeof data.boolean === "boolean") {
-              return { kind: "boolean", value: data.boolean, truncated: false };
+              return { kind: "boolean", value: data.boolean, truncated: false, build: build };
             }
             return {
               kind: "rows",
               vars: data.head.vars,
               rows: data.results.bindings,
-              truncated: truncated
+              truncated: truncated,
+              build: build
             };
           });
         }
         return response.text().then(function (text) {
-          return { kind: "graph", text: text, truncated: truncated };
+          return { kind: "graph", text: text, truncated: truncated, build: build };
         });
       })
       .then(function (result) {
         if (id !== state.runId) {
           return;
         }
+        recordRun(text, result);
         state.result = result;
         state.sort = null;
         var building = performance.now();
@@ -518,6 +528,127 @@
     });
     state.errorMarks = [];
     $("query-error").hidden = true;
+  }
+
+  /* ------------------------------------------------------------- checking */
+  /* The query is parsed in the page (sparqljs, a SPARQL 1.1 parser) a moment after
+   * each change, so a syntax error is marked before Run; Run still sends whatever is
+   * written, and the server's own message shows as before. The text checked is the
+   * text sent: the page adds no prefixes, and an example's parameters are bound by
+   * the server to variables that are already in the text. */
+  var CHECK_DELAY_MS = 300;
+
+  function scheduleCheck() {
+    window.clearTimeout(state.checkTimer);
+    root.dataset.check = "pending";
+    state.checkTimer = window.setTimeout(checkSyntax, CHECK_DELAY_MS);
+  }
+
+  function checkSyntax() {
+    clearCheckMarks();
+    var problem = syntaxProblem(editor.getValue());
+    root.dataset.check = problem ? "error" : "ok";
+    if (problem) {
+      markCheckProblem(problem);
+    }
+  }
+
+  /* The first syntax error of *text* as {line (0-based), column (1-based), detail},
+   * or null when it parses (or when the parser did not load). */
+  function syntaxProblem(text) {
+    if (typeof sparqljs === "undefined") {
+      return null;
+    }
+    try {
+      new sparqljs.Parser({ baseIRI: new URL(SPARQL_URL, window.location.href).href,
+        sparqlStar: true }).parse(text);
+      return null;
+    } catch (error) {
+      return problemAt(text, error);
+    }
+  }
+
+  /* Where the parser's *error* lies in *text*: its location when it gives one, else
+   * (an unknown prefix) the first use of the prefix, else the first line. */
+  function problemAt(text, error) {
+    var message = String(error && error.message || error);
+    var hash = error && error.hash;
+    var unknown = /^Unknown prefix: (.*)$/.exec(message);
+    if (unknown) {
+      var used = firstUse(text, unknown[1]);
+      return { line: used.line, column: used.column,
+        detail: T.prefix_not_declared.replace("{prefix}", unknown[1] + ":"),
+        prefix: unknown[1] };
+    }
+    var lines = message.split("\n");
+    var detail = readableDetail(lines[lines.length - 1]);
+    if (hash && hash.loc) {
+      return { line: hash.loc.first_line - 1, column: hash.loc.first_column + 1,
+        detail: detail };
+    }
+    var line = /on line (\d+)/.exec(message);
+    return { line: line ? parseInt(line[1], 10) - 1 : 0, column: 1, detail: detail };
+  }
+
+  /* The parser's "Expecting 'A', 'B', …, got 'C'" said shortly: the token found, then
+   * a few of those expected. */
+  function readableDetail(said) {
+    var parts = /^Expecting (.*), got (.*)$/.exec(said);
+    if (!parts) {
+      return said;
+    }
+    var expected = parts[1].split(", ");
+    var shown = expected.slice(0, 6).join(", ") + (expected.length > 6 ? ", …" : "");
+    return T.unexpected_token.replace("{token}", parts[2]).replace("{expected}", shown);
+  }
+
+  /* Line (0-based) and column (1-based) of the first prefixed name using *prefix*. */
+  function firstUse(text, prefix) {
+    var lines = text.split("\n");
+    var name = new RegExp("(^|[^\\w:<?$-])" + prefix.replace(/[.-]/g, "\\$&") + ":");
+    for (var i = 0; i < lines.length; i += 1) {
+      if (/^\s*#/.test(lines[i])) {
+        continue;
+      }
+      var found = name.exec(lines[i]);
+      if (found) {
+        return { line: i, column: found.index + found[1].length + 1 };
+      }
+    }
+    return { line: 0, column: 1 };
+  }
+
+  function markCheckProblem(problem) {
+    var line = Math.min(problem.line, editor.lineCount() - 1);
+    var where = T.line_column.replace("{line}", line + 1).replace("{column}", problem.column);
+    var detail = problem.detail.length > 160 ? problem.detail.slice(0, 160) + " …"
+      : problem.detail;
+    var text = T.syntax_check + " " + where + ": " + detail;
+    editor.addLineClass(line, "background", "qe-check-line");
+    var marker = document.createElement("span");
+    marker.className = "qe-check-marker";
+    marker.title = text;
+    marker.textContent = "▲";
+    if (!editor.lineInfo(line).gutterMarkers) {
+      editor.setGutterMarker(line, "qe-error-gutter", marker);
+    }
+    state.checkMarks.push(editor.getLineHandle(line));
+    var box = $("query-check");
+    box.textContent = text;
+    box.hidden = false;
+  }
+
+  function clearCheckMarks() {
+    state.checkMarks.forEach(function (handle) {
+      editor.removeLineClass(handle, "background", "qe-check-line");
+      var info = editor.lineInfo(handle);
+      var marker = info && info.gutterMarkers && info.gutterMarkers["qe-error-gutter"];
+      if (marker && marker.className === "qe-check-marker") {
+        editor.setGutterMarker(handle, "qe-error-gutter", null);
+      }
+    });
+    state.checkMarks = [];
+    $("query-check").hidden = true;
   }
 
   /* ------------------------------------------------------------- results */
@@ -954,9 +1085,269 @@
       });
   });
 
+  /* ------------------------------------------------------------- storage */
+  var HISTORY_KEY = "mededkg.query.history";
+  var TABS_KEY = "mededkg.query.tabs";
+  var HISTORY_MAX = 50;
+
+  /* The value kept under *key* in localStorage, or *fallback* when there is none or
+   * storage is unavailable (private windows may refuse it). */
+  function loadStored(key, fallback) {
+    try {
+      var kept = window.localStorage.getItem(key);
+      return kept === null ? fallback : JSON.parse(kept);
+    } catch (ignored) {
+      return fallback;
+    }
+  }
+
+  function store(key, value) {
+    try {
+      window.localStorage.setItem(key, JSON.stringify(value));
+    } catch (ignored) {
+      /* storage full or refused: the page works on without it */
+    }
+  }
+
+  /* ------------------------------------------------------------- history */
+  /* Keep the query *text* just run with what it gave, newest first, 50 at most. */
+  function recordRun(text, result) {
+    var entry = { query: text, at: new Date().toISOString(), kind: result.kind,
+      build: result.build || "" };
+    if (result.kind === "rows") {
+      entry.rows = result.rows.length;
+    } else if (result.kind === "boolean") {
+      entry.value = result.value;
+    }
+    if (result.build) {
+      state.build = result.build;
+    }
+    var history = loadStored(HISTORY_KEY, []);
+    history.unshift(entry);
+    store(HISTORY_KEY, history.slice(0, HISTORY_MAX));
+    renderHistory();
+  }
+
+  function historyOutcome(entry) {
+    if (entry.kind === "rows") {
+      return entry.rows + " " + T.rows;
+    }
+    if (entry.kind === "boolean") {
+      return String(entry.value);
+    }
+    return T.graph_result;
+  }
+
+  function historyItem(entry, index) {
+    var li = document.createElement("li");
+    li.className = "qe-history-item";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "qe-history-entry";
+    button.dataset.index = String(index);
+    button.title = entry.query;
+    button.textContent = entry.query.replace(/^\s*(PREFIX|BASE|#).*$/gim, "")
+      .replace(/\s+/g, " ").trim().slice(0, 140) || entry.query.slice(0, 140);
+    var meta = document.createElement("span");
+    meta.className = "qe-history-meta";
+    var when = document.createElement("time");
+    when.dateTime = entry.at;
+    when.textContent = new Date(entry.at).toLocaleString(root.dataset.lang);
+    meta.appendChild(when);
+    meta.appendChild(document.createTextNode(" · "));
+    var outcome = document.createElement("span");
+    outcome.className = "qe-history-outcome";
+    outcome.textContent = historyOutcome(entry);
+    meta.appendChild(outcome);
+    if (entry.build && state.build && entry.build !== state.build) {
+      var other = document.createElement("span");
+      other.className = "qe-history-build";
+      other.textContent = " · " + T.other_build.replace("{build}", entry.build);
+      meta.appendChild(other);
+    }
+    li.appendChild(button);
+    li.appendChild(meta);
+    return li;
+  }
+
+  function renderHistory() {
+    var history = loadStored(HISTORY_KEY, []);
+    var list = $("history-list");
+    list.textContent = "";
+    history.forEach(function (entry, index) {
+      list.appendChild(historyItem(entry, index));
+    });
+    $("history-empty").hidden = history.length > 0;
+    $("clear-history").hidden = history.length === 0;
+  }
+
+  $("history-list").addEventListener("click", function (event) {
+    var button = event.target.closest("button.qe-history-entry");
+    if (!button) {
+      return;
+    }
+    var entry = loadStored(HISTORY_KEY, [])[parseInt(button.dataset.index, 10)];
+    if (entry) {
+      forgetExample();
+      editor.setValue(entry.query);
+      editor.focus();
+    }
+  });
+
+  $("clear-history").addEventListener("click", function () {
+    store(HISTORY_KEY, []);
+    renderHistory();
+  });
+
+  /* ------------------------------------------------------------- tabs */
+  /* Each tab keeps its own text; the editor shows the active one's. */
+  function activeTab() {
+    var tabs = state.tabs;
+    return tabs.list.filter(function (t) { return t.id === tabs.active; })[0];
+  }
+
+  function saveActiveTab() {
+    if (!state.tabs) {
+      return;
+    }
+    activeTab().text = editor.getValue();
+    store(TABS_KEY, state.tabs);
+  }
+
+  /* The tabs kept from the last visit, or one tab holding the editor's text. When the
+   * page was opened with a query in its URL that the active tab does not hold, that
+   * query opens in a new tab, so a shared link never overwrites a tab. */
+  function startTabs(params) {
+    var kept = loadStored(TABS_KEY, null);
+    var valid = kept && Array.isArray(kept.list) && kept.list.length > 0;
+    var shared = params.has("query") || params.has("example");
+    var initial = editor.getValue();
+    if (!valid) {
+      state.tabs = { list: [{ id: 1, text: initial }], active: 1, next: 2 };
+    } else {
+      state.tabs = kept;
+      if (!activeTab()) {
+        state.tabs.active = kept.list[0].id;
+      }
+      if (shared && activeTab().text !== initial) {
+        state.tabs.list.push({ id: state.tabs.next, text: initial });
+        state.tabs.active = state.tabs.next;
+        state.tabs.next += 1;
+      } else if (!shared) {
+        editor.setValue(activeTab().text);
+      }
+    }
+    store(TABS_KEY, state.tabs);
+    renderTabs();
+  }
+
+  function tabName(tab) {
+    return T.tab_name.replace("{n}", tab.id);
+  }
+
+  function renderTabs() {
+    var bar = $("query-tabs");
+    Array.prototype.forEach.call(bar.querySelectorAll(".qe-qtab-wrap"), function (e) {
+      e.remove();
+    });
+    var single = state.tabs.list.length === 1;
+    state.tabs.list.forEach(function (tab) {
+      var wrap = document.createElement("span");
+      wrap.className = "qe-qtab-wrap";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "qe-qtab";
+      button.setAttribute("role", "tab");
+      button.dataset.tab = String(tab.id);
+      button.setAttribute("aria-selected", String(tab.id === state.tabs.active));
+      button.textContent = tabName(tab);
+      wrap.appendChild(button);
+      if (!single) {
+        var close = document.createElement("button");
+        close.type = "button";
+        close.className = "qe-qtab-close";
+        close.dataset.tab = String(tab.id);
+        close.setAttribute("aria-label", T.close_tab.replace("{name}", tabName(tab)));
+        close.title = close.getAttribute("aria-label");
+        close.textContent = "×";
+        wrap.appendChild(close);
+      }
+      bar.insertBefore(wrap, $("new-tab"));
+    });
+  }
+
+  function switchTab(id) {
+    if (id === state.tabs.active) {
+      return;
+    }
+    saveActiveTab();
+    showTab(id);
+  }
+
+  /* Make tab *id* the active one and show its text (the example and results shown
+   * were the last tab's). */
+  function showTab(id) {
+    state.tabs.active = id;
+    store(TABS_KEY, state.tabs);
+    forgetExample();
+    editor.setValue(activeTab().text);
+    clearResults();
+    renderTabs();
+  }
+
+  function newTab() {
+    saveActiveTab();
+    var id = state.tabs.next;
+    state.tabs.list.push({ id: id, text: "" });
+    state.tabs.next += 1;
+    switchTab(id);
+    editor.focus();
+  }
+
+  function closeTab(id) {
+    var list = state.tabs.list;
+    if (list.length === 1) {
+      return;
+    }
+    var at = list.map(function (t) { return t.id; }).indexOf(id);
+    list.splice(at, 1);
+    if (state.tabs.active === id) {
+      showTab(list[Math.min(at, list.length - 1)].id);
+    } else {
+      store(TABS_KEY, state.tabs);
+      renderTabs();
+    }
+  }
+
+  $("query-tabs").addEventListener("click", function (event) {
+    var target = event.target.closest("button");
+    if (!target) {
+      return;
+    }
+    if (target.id === "new-tab") {
+      newTab();
+    } else if (target.classList.contains("qe-qtab-close")) {
+      closeTab(parseInt(target.dataset.tab, 10));
+    } else if (target.classList.contains("qe-qtab")) {
+      switchTab(parseInt(target.dataset.tab, 10));
+    }
+  });
+
+  /* Leave the example shown: the editor's text is no longer it. */
+  function forgetExample() {
+    state.example = null;
+    state.exampleText = null;
+    $("example-info").hidden = true;
+    Array.prototype.forEach.call(document.querySelectorAll("a.qe-example.current"), function (a) {
+      a.classList.remove("current");
+    });
+  }
+
   /* ------------------------------------------------------------- start */
   function start() {
     var params = new URLSearchParams(window.location.search);
+    startTabs(params);
+    renderHistory();
     var prefixes = fetch(PREFIXES_URL, { headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : {}; })
       .then(function (map) { state.prefixes = map; });
@@ -976,6 +1367,7 @@
       }
       return null;
     }).then(function () {
+      checkSyntax();
       root.dataset.ready = "true";
     });
   }
