@@ -300,8 +300,6 @@ XKOS = Namespace("http://rdf-vocabulary.ddialliance.org/xkos#")
 WD = Namespace("http://www.wikidata.org/entity/")
 ROR = Namespace("https://ror.org/")
 GEO = Namespace("http://www.opengis.net/ont/geosparql#")
-#: GeoSPARQL's default coordinate reference system (longitude, latitude in WGS 84).
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 #: The one prefix map: bound on every graph, export and query editor.
 PREFIXES: dict[str, str] = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 
 import pytest
 from flask.testing import FlaskClient
@@ -244,3 +245,47 @@ def test_degrees_compare_masters_like_cq08(repo_client: FlaskClient) -> None:
             assert set(shown["careers"]) == set(row["careers"].split(" | "))
     page = repo_client.get("/degrees").get_data(as_text=True)
     assert 'id="masters-compared"' in page and 'id="degrees-table"' in page
+
+
+# --- the catalogue through time ------------------------------------------------------
+def test_timeline_follows_each_concept_through_the_editions_of_the_named_query(
+    repo_client: FlaskClient,
+) -> None:
+    response = repo_client.get("/disciplines/timeline?category=10&format=json")
+    assert response.status_code == 200
+    payload = response.get_json()
+    assert payload["editions"] == ["1997", "2011-2018", "2022"]
+    clinical = [
+        line
+        for line in payload["lineages"]
+        if line["cells"].get("2022", {}).get("code") == "1002"
+    ]
+    (line,) = clinical
+    assert [
+        (e, c["code"], c["name"], c["change"]) for e, c in line["cells"].items()
+    ] == [
+        ("1997", "1002", "临床医学", "first"),
+        ("2011-2018", "1002", "临床医学", "same"),
+        ("2022", "1002", "临床医学", "same"),
+    ]
+    # Every step of every line is a continuation the named query reports (the page
+    # adds none), and every concept the query lists for medicine is on one line.
+    rows = run_named(repo_client, "catalogue-timeline", category="10")
+    steps = {(r["concept"], r["next"]) for r in rows if "next" in r}
+    shown = set()
+    for line in payload["lineages"]:
+        cells = list(line["cells"].values())
+        shown |= {c["iri"] for c in cells}
+        for before, after in itertools.pairwise(cells):
+            assert (before["iri"], after["iri"]) in steps
+    assert shown == {r["concept"] for r in rows}
+
+
+def test_timeline_of_an_unknown_category_is_404_listing_the_codes(
+    repo_client: FlaskClient,
+) -> None:
+    response = repo_client.get("/disciplines/timeline?category=99")
+    assert response.status_code == 404
+    assert "10" in response.get_data(as_text=True)
+    page = repo_client.get("/disciplines/timeline").get_data(as_text=True)
+    assert 'id="discipline-timeline"' in page and 'data-code="1002"' in page

@@ -149,6 +149,7 @@ def test_pages_link_an_icon(repo_live_url: str) -> None:
     ("path", "hook"),
     [
         ("/disciplines?edition=2022", "#discipline-tree"),
+        ("/disciplines/timeline?category=10", "#discipline-timeline"),
         ("/degrees", "#masters-compared"),
         ("/downloads", "#downloads-table"),
         ("/sparql", "pre.rdf"),
@@ -157,6 +158,7 @@ def test_pages_link_an_icon(repo_live_url: str) -> None:
     ],
     ids=[
         "disciplines",
+        "timeline",
         "degrees",
         "downloads",
         "service-description",
@@ -176,3 +178,32 @@ def test_every_page_shows_data_in_both_languages(
     expect(page.locator(hook).first).to_be_visible()
     assert page.locator("nav.site-nav").inner_text() != english_nav
     screenshot(page, "zh")
+
+
+def test_the_timeline_follows_clinical_medicine_across_editions(
+    page: Page, repo_live_url: str, screenshot: Shot
+) -> None:
+    # From the catalogue page to the timeline of medicine: 1002 临床医学 is in every
+    # edition's column, unchanged since the earliest edition the graph holds.
+    page.goto(f"{repo_live_url}/disciplines?edition=2022")
+    page.locator("#timeline-link").click()
+    expect(page.locator("#discipline-timeline")).to_be_visible()
+    editions = page.locator("#discipline-timeline thead th").all_inner_texts()
+    assert editions == ["1997", "2011-2018", "2022"]
+    row = page.locator('#discipline-timeline tr.lineage[data-code="1002"]')
+    expect(row).to_have_count(1)
+    cells = row.locator("td.cell")
+    expect(cells).to_have_count(3)
+    for i, edition in enumerate(editions):
+        cell = cells.nth(i)
+        expect(cell).to_have_attribute("data-edition", edition)
+        expect(cell).to_have_attribute("data-code", "1002")
+        expect(cell.locator("a")).to_have_text("临床医学")
+    expect(cells.nth(1)).to_have_class(re.compile(r"\bsame\b"))
+    screenshot(page, "medicine")
+    page.locator("#timeline-category").select_option("08")
+    page.locator(".timeline-category button").click()
+    expect(page).to_have_url(re.compile(r"category=08"))
+    expect(
+        page.locator('#discipline-timeline tr.lineage[data-code="08"]')
+    ).to_have_count(1)

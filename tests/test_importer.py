@@ -403,8 +403,8 @@ def test_ror_locations_become_city_level_points_with_their_source(
     imported: Graph,
 ) -> None:
     # Every ROR record the graph describes gives its GeoNames place's coordinates,
-    # as ROR has them, as a CRS84 point marked city-level, citing the place and the
-    # record; the expected point is read from the source, not typed here.
+    # as ROR has them, as a WKT point (CRS84, the default) marked city-level, citing
+    # the place and the record; the expected point is read from the source.
     geo = Namespace("http://www.opengis.net/ont/geosparql#")
     records = read_records(default_root() / "data" / "sources" / "ror-china")
     described = [
@@ -418,10 +418,7 @@ def test_ror_locations_become_city_level_points_with_their_source(
     for subject, record in described:
         (geometry,) = imported.objects(subject, geo.hasGeometry)
         (wkt,) = imported.objects(geometry, geo.asWKT)
-        assert str(wkt) == (
-            "<http://www.opengis.net/def/crs/OGC/1.3/CRS84> "
-            f"POINT({record.lng} {record.lat})"
-        )
+        assert str(wkt) == f"POINT({record.lng} {record.lat})"
         assert wkt.datatype == geo.wktLiteral
         assert imported.value(geometry, MEDEDKG.spatialLevel) == MEDEDKG.CityLevel
         assert (geometry, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"),

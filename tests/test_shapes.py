@@ -53,18 +53,17 @@ ex:first a mededkg:FirstLevelDiscipline , skos:Concept ; skos:prefLabel "临床�
     dcterms:source src:china-discipline-catalog .
 """
 
-_CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
 CASES = [
     (
         "geometry-not-a-crs84-point",
-        f'ex:g a geo:Geometry ; geo:asWKT "{_CRS84} POINT(116.4, 39.9)"^^geo:wktLiteral ;'
+        'ex:g a geo:Geometry ; geo:asWKT "POINT(116.4, 39.9)"^^geo:wktLiteral ;'
         " mededkg:spatialLevel mededkg:CityLevel ; prov:wasDerivedFrom src:ror-china .",
         "ex:g",
-        "one WKT point in CRS84",
+        "one WKT point (longitude latitude",
     ),
     (
         "geometry-without-spatial-level",
-        f'ex:g a geo:Geometry ; geo:asWKT "{_CRS84} POINT(116.4 39.9)"^^geo:wktLiteral ;'
+        'ex:g a geo:Geometry ; geo:asWKT "POINT(116.4 39.9)"^^geo:wktLiteral ;'
         " prov:wasDerivedFrom src:ror-china .",
         "ex:g",
         "says what its coordinates locate",
@@ -72,9 +71,9 @@ CASES = [
     (
         "institution-with-two-geometries",
         "ex:inst geo:hasGeometry ex:g1 , ex:g2 ."
-        f' ex:g1 a geo:Geometry ; geo:asWKT "{_CRS84} POINT(1 2)"^^geo:wktLiteral ;'
+        ' ex:g1 a geo:Geometry ; geo:asWKT "POINT(1 2)"^^geo:wktLiteral ;'
         " mededkg:spatialLevel mededkg:CityLevel ; prov:wasDerivedFrom src:ror-china ."
-        f' ex:g2 a geo:Geometry ; geo:asWKT "{_CRS84} POINT(3 4)"^^geo:wktLiteral ;'
+        ' ex:g2 a geo:Geometry ; geo:asWKT "POINT(3 4)"^^geo:wktLiteral ;'
         " mededkg:spatialLevel mededkg:CityLevel ; prov:wasDerivedFrom src:ror-china .",
         "ex:inst",
         "At most one geometry",

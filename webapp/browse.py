@@ -26,7 +26,9 @@ from webapp.pages import (
     local_url,
     pick,
     select,
+    select_named,
 )
+from webapp.timeline import lineages
 
 bp = Blueprint("browse", __name__)
 
@@ -445,6 +447,48 @@ def disciplines() -> Response | str:
         return _csv(("code", "name", "level", "iri", "parent"), flat, "disciplines")
     return render_template(
         "disciplines.html", tree=tree, editions=known, edition=chosen
+    )
+
+
+@bp.route("/disciplines/timeline")
+def discipline_timeline() -> Response | str:
+    """The catalogue through time for one ``category`` (default 10, medicine): each
+    concept followed from edition to edition (named query ``catalogue-timeline``),
+    each step saying whether it persisted, was renamed, got another code or split."""
+    twin = _twin()
+    category = request.args.get("category", "10").strip()
+    rows = select_named("catalogue-timeline")  # every category: the chooser lists them
+    categories = sorted(
+        {
+            (row["code"].value, row["name"].value if "name" in row else "")
+            for row in rows
+            if row["level"].value.endswith("#DisciplineCategory")
+        }
+    )
+    editions_shown, lines = lineages(r for r in rows if r["category"].value == category)
+    if not lines:
+        known = ", ".join(code for code, _ in categories)
+        abort(404, f"no discipline category with the code {category!r}; codes: {known}")
+    if twin == "json":
+        return jsonify(
+            {
+                "category": category,
+                "editions": editions_shown,
+                "lineages": [
+                    {
+                        "cells": {e: asdict(c) for e, c in line.cells.items()},
+                        "not_continued_after": line.ended_in and max(line.cells),
+                    }
+                    for line in lines
+                ],
+            }
+        )
+    return render_template(
+        "discipline_timeline.html",
+        category=category,
+        categories=categories,
+        editions=editions_shown,
+        lines=lines,
     )
 
 

@@ -43,6 +43,8 @@ from mededkg.pipeline.stats import Stats, stats
 from mededkg.query.answers import Job
 from mededkg.query.formats import RDF_FORMATS, RdfFormat
 from mededkg.query.gate import INTERNAL, SelectResult, execute
+from mededkg.query.namedqueries import named_query
+from mededkg.resources import queries_dir
 from mededkg.storage import Store
 from mededkg.terms import to_rdflib
 from webapp.context import state
@@ -65,6 +67,14 @@ def page_query(name: str) -> str:
     return (resources.files("webapp") / "queries" / f"{name}.rq").read_text("utf-8")
 
 
+def select_named(name: str, **bindings: Term) -> list[Row]:
+    """:func:`select` for the public named query ``queries/<name>.rq`` (the one
+    ``mededkg query`` and ``/api/queries`` run): a page that shows what a named query
+    answers runs that very query."""
+    named = named_query(name, queries_dir(state().config.root))
+    return _select(named.text, name, bindings)
+
+
 def select(name: str, **bindings: Term) -> list[Row]:
     """Run the page query *name* with *bindings* substituted; rows as ``{var: term}``
     (unbound variables left out).
@@ -78,8 +88,12 @@ def select(name: str, **bindings: Term) -> list[Row]:
             (a page is never shown cut short); or the gate's own errors (time limit,
             busy workers).
     """
+    return _select(page_query(name), name, bindings)
+
+
+def _select(text: str, name: str, bindings: dict[str, Term]) -> list[Row]:
     client = (request.remote_addr or "") if has_request_context() else ""
-    job = Job(page_query(name), "json", None, substitutions=dict(bindings))
+    job = Job(text, "json", None, substitutions=dict(bindings))
     answer = state().run(job, client)
     if answer.truncated:
         raise QueryError(

@@ -46,7 +46,7 @@ from mededkg.importer.institutions import (
     provinces_of,
 )
 from mededkg.importer.ror import RorRecord
-from mededkg.namespaces import CRS84, DCTERMS, GEO, ID, MEDEDKG, PROV, SCHEMA, SKOS
+from mededkg.namespaces import DCTERMS, GEO, ID, MEDEDKG, PROV, SCHEMA, SKOS
 
 HOSPITAL_ZH = re.compile("医院|疗养院|眼科中心|肿瘤防治中心")
 HOSPITAL_EN = re.compile(
@@ -577,7 +577,9 @@ def _geometry(graph: Graph, subject: URIRef, record: RorRecord) -> None:
     geometry = ID[f"geometry/ror-{record.suffix}"]
     graph.add((subject, GEO.hasGeometry, geometry))
     graph.add((geometry, RDF.type, GEO.Geometry))
-    wkt = f"<{CRS84}> POINT({record.lng} {record.lat})"
+    # No CRS IRI before the point: GeoSPARQL reads a WKT literal without one in
+    # CRS84 (longitude, latitude), and Virtuoso 7 refuses a literal that has one.
+    wkt = f"POINT({record.lng} {record.lat})"
     graph.add((geometry, GEO.asWKT, Literal(wkt, datatype=GEO.wktLiteral)))
     graph.add((geometry, MEDEDKG.spatialLevel, MEDEDKG.CityLevel))
     if record.geonames_id.isdigit():
