@@ -701,6 +701,9 @@ def type_on_line(page: Page, text: str, line: int, typed: str) -> None:
     page.keyboard.type(typed, delay=30)
 
 
+#: How long a test waits for the first completion of a build (see above).
+INDEX_WAIT_MS = 60_000
+
 CCMU_QUERY = (
     "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
     f"SELECT DISTINCT ?i WHERE {{ ?i a <{MEDEDKG}HigherEducationInstitution> ;"
@@ -721,7 +724,9 @@ def test_a_name_completes_to_the_institution_it_names(
     open_editor(page, f"{repo_live_url}/query")
     type_on_line(page, "SELECT ?p WHERE {\n  ?p ?relation \n}", 1, typed)
     offered = page.locator(".CodeMirror-hints li.qe-hint-entity")
-    expect(offered.first).to_be_visible()
+    # The first names wait for the reconciliation index (built once per build, a
+    # few seconds, longer on a loaded machine): a wait, not a speed check.
+    expect(offered.first).to_be_visible(timeout=INDEX_WAIT_MS)
     screenshot(page, "names")
     choice = offered.filter(has_text=re.compile(f"^{re.escape(written)} "))
     expect(choice).to_have_count(1)
@@ -737,7 +742,7 @@ def test_a_prefixed_name_completes_to_a_class(page: Page, repo_live_url: str) ->
     open_editor(page, f"{repo_live_url}/query")
     type_on_line(page, "SELECT ?h WHERE {\n  ?h a \n}", 1, "mededkg:Hosp")
     offered = page.locator(".CodeMirror-hints li.qe-hint-class")
-    expect(offered.first).to_contain_text("mededkg:Hospital ")
+    expect(offered.first).to_contain_text("mededkg:Hospital ", timeout=INDEX_WAIT_MS)
     offered.first.click()
     text = editor_text(page)
     assert text.startswith(f"PREFIX mededkg: <{MEDEDKG}>\n")
@@ -759,7 +764,7 @@ def test_properties_used_with_the_subjects_class_are_offered_first(
     open_editor(page, f"{repo_live_url}/query")
     type_on_line(page, query, 3, "?h ")
     offered = page.locator(".CodeMirror-hints li")
-    expect(offered.first).to_be_visible()
+    expect(offered.first).to_be_visible(timeout=INDEX_WAIT_MS)
     screenshot(page, "properties")
     texts = offered.all_inner_texts()
     assert len(texts) > 1
