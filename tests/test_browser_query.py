@@ -661,3 +661,113 @@ def test_editor_page_without_javascript(repo_client: FlaskClient) -> None:
     assert "mededkg:MedicalEducationInstitution" in page
     assert "<script>" not in page and not re.search(r"<script(?![^>]*\bsrc=)", page)
     assert not re.search(r"\son[a-z]+=", page)
+
+
+# --- completing names of the graph --------------------------------------------------
+def sparql_values(page: Page, url: str, query: str) -> list[str]:
+    """The values of the one variable of *query*, run through the server's /sparql."""
+    response = page.request.post(
+        f"{url}/sparql",
+        form={"query": query},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert response.ok, response.text()
+    data = response.json()
+    (var,) = data["head"]["vars"]
+    return [b[var]["value"] for b in data["results"]["bindings"] if var in b]
+
+
+def prefixed(iri: str) -> str:
+    """*iri* as the editor writes it: with the longest prefix of the map that fits."""
+    fits = [
+        (ns, p)
+        for p, ns in PREFIXES.items()
+        if iri.startswith(ns) and re.fullmatch(r"[\w.-]*", iri[len(ns) :])
+    ]
+    if not fits:
+        return f"<{iri}>"
+    ns, prefix = max(fits, key=lambda fit: len(fit[0]))
+    return f"{prefix}:{iri[len(ns) :]}"
+
+
+def type_on_line(page: Page, text: str, line: int, typed: str) -> None:
+    """Set the editor's *text*, put the cursor at the end of *line* and type."""
+    set_editor_text(page, text)
+    page.evaluate(
+        "n => { const cm = document.querySelector('.CodeMirror').CodeMirror;"
+        " cm.focus(); cm.setCursor({line: n, ch: cm.getLine(n).length}); }",
+        line,
+    )
+    page.keyboard.type(typed, delay=30)
+
+
+#: How long a test waits for the first completion of a build (see above).
+INDEX_WAIT_MS = 60_000
+
+CCMU_QUERY = (
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+    f"SELECT DISTINCT ?i WHERE {{ ?i a <{MEDEDKG}HigherEducationInstitution> ;"
+    ' rdfs:label "首都医科大学"@zh }'
+)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["首都医科", "<Capital Med", "shouduyike"],
+    ids=["chinese", "english-in-angle-brackets", "toneless-pinyin"],
+)
+def test_a_name_completes_to_the_institution_it_names(
+    page: Page, repo_live_url: str, screenshot: Shot, typed: str
+) -> None:
+    (iri,) = sparql_values(page, repo_live_url, CCMU_QUERY)
+    written = prefixed(iri)
+    open_editor(page, f"{repo_live_url}/query")
+    type_on_line(page, "SELECT ?p WHERE {\n  ?p ?relation \n}", 1, typed)
+    offered = page.locator(".CodeMirror-hints li.qe-hint-entity")
+    # The first names wait for the reconciliation index (built once per build, a
+    # few seconds, longer on a loaded machine): a wait, not a speed check.
+    expect(offered.first).to_be_visible(timeout=INDEX_WAIT_MS)
+    screenshot(page, "names")
+    choice = offered.filter(has_text=re.compile(f"^{re.escape(written)} "))
+    expect(choice).to_have_count(1)
+    expect(choice).to_contain_text("首都医科大学")
+    choice.click()
+    lines = editor_text(page).splitlines()
+    prefix = written.split(":")[0]
+    assert lines[0] == f"PREFIX {prefix}: <{PREFIXES[prefix]}>"
+    assert re.fullmatch(rf"\s*\?p \?relation {re.escape(written)} # .+", lines[2])
+
+
+def test_a_prefixed_name_completes_to_a_class(page: Page, repo_live_url: str) -> None:
+    open_editor(page, f"{repo_live_url}/query")
+    type_on_line(page, "SELECT ?h WHERE {\n  ?h a \n}", 1, "mededkg:Hosp")
+    offered = page.locator(".CodeMirror-hints li.qe-hint-class")
+    expect(offered.first).to_contain_text("mededkg:Hospital ", timeout=INDEX_WAIT_MS)
+    offered.first.click()
+    text = editor_text(page)
+    assert text.startswith(f"PREFIX mededkg: <{MEDEDKG}>\n")
+    assert re.search(r"\?h a mededkg:Hospital # \S", text)
+
+
+def test_properties_used_with_the_subjects_class_are_offered_first(
+    page: Page, repo_live_url: str, screenshot: Shot
+) -> None:
+    used = sparql_values(
+        page,
+        repo_live_url,
+        f"SELECT DISTINCT ?p WHERE {{ ?s a <{MEDEDKG}Hospital> ; ?p ?o }}",
+    )
+    query = (
+        f"PREFIX mededkg: <{MEDEDKG}>\n"
+        "SELECT * WHERE {\n  ?h a mededkg:Hospital .\n  \n}"
+    )
+    open_editor(page, f"{repo_live_url}/query")
+    type_on_line(page, query, 3, "?h ")
+    offered = page.locator(".CodeMirror-hints li")
+    expect(offered.first).to_be_visible(timeout=INDEX_WAIT_MS)
+    screenshot(page, "properties")
+    texts = offered.all_inner_texts()
+    assert len(texts) > 1
+    written = {prefixed(p) for p in used}
+    assert all(t.split(" ")[0] in written for t in texts), texts
+    expect(offered.first).to_have_class(re.compile(r"\bqe-hint-used\b"))

@@ -16,6 +16,7 @@ from mededkg.storage import Store, open_store
 from webapp import (  # pages: browsers, language, IRIs
     api,
     browse,
+    completion,
     describe,
     downloads,
     editor,
@@ -81,6 +82,7 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
     app.register_blueprint(api.bp)
     app.register_blueprint(describe.bp)
     app.register_blueprint(editor.bp)
+    app.register_blueprint(completion.bp)
     app.register_blueprint(update.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(reconcile.bp)

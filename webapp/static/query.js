@@ -13,6 +13,8 @@
   var SPARQL_URL = root.dataset.sparqlUrl;
   var QUERIES_URL = root.dataset.queriesUrl;
   var PREFIXES_URL = root.dataset.prefixesUrl;
+  var COMPLETE_URL = root.dataset.completeUrl;
+  var LANG = root.dataset.lang === "zh" ? "zh" : "en";
   var RESULTS_JSON = "application/sparql-results+json";
   var XSD = "http://www.w3.org/2001/XMLSchema#";
   var NUMERIC = [
@@ -35,6 +37,21 @@
   var LABEL_BATCH = 400;
   var LABEL_MAX = 4000;
   var CHART_MAX = 100;
+  /* Name completion: wait this long after the last keystroke, offer this many names. */
+  var COMPLETE_DELAY = 150;
+  var COMPLETE_LIMIT = 10;
+  /* Words that are SPARQL, not names: a word that starts one of them is not looked up. */
+  var KEYWORDS = (
+    "BASE PREFIX SELECT CONSTRUCT DESCRIBE ASK DISTINCT REDUCED FROM NAMED WHERE " +
+    "ORDER BY ASC DESC LIMIT OFFSET GROUP HAVING VALUES OPTIONAL UNION MINUS GRAPH " +
+    "SERVICE SILENT FILTER BIND AS NOT EXISTS IN UNDEF TRUE FALSE STR LANG " +
+    "LANGMATCHES DATATYPE BOUND IRI URI BNODE RAND ABS CEIL FLOOR ROUND CONCAT " +
+    "STRLEN UCASE LCASE ENCODE_FOR_URI CONTAINS STRSTARTS STRENDS STRBEFORE STRAFTER " +
+    "YEAR MONTH DAY HOURS MINUTES SECONDS TIMEZONE TZ NOW UUID STRUUID MD5 SHA1 " +
+    "SHA256 SHA384 SHA512 COALESCE IF STRLANG STRDT SAMETERM ISIRI ISURI ISBLANK " +
+    "ISLITERAL ISNUMERIC REGEX SUBSTR REPLACE COUNT SUM MIN MAX AVG SAMPLE " +
+    "GROUP_CONCAT SEPARATOR"
+  ).split(" ");
 
   var $ = function (id) { return document.getElementById(id); };
 
@@ -51,6 +68,9 @@
     errorMarks: [],
     checkMarks: [], // the marks of the syntax check made as the user types
     checkTimer: null,
+    completeTimer: null, // the debounce of name completion
+    completeId: 0, // the latest completion request; older answers are dropped
+    completions: {}, // completion URL -> the names it answered (this page's life)
     build: root.dataset.build || "", // the build the server serves, as last heard
     tabs: null, // {list: [{id, text}], active: id, next: number}
     runId: 0,
@@ -71,7 +91,7 @@
     extraKeys: {
       "Ctrl-Enter": function () { run(); },
       "Cmd-Enter": function () { run(); },
-      "Ctrl-Space": function (cm) { showPrefixHint(cm, true); },
+      "Ctrl-Space": function (cm) { showHint(cm, true); },
       Tab: false,
       "Shift-Tab": false
     }
@@ -85,23 +105,252 @@
     updateUrl();
   });
 
-  /* Offer prefixes as the user types a name that starts like one. */
+  /* Offer prefixes and names of the graph as the user types. */
   editor.on("inputRead", function (cm, change) {
-    if (change.origin !== "+input" || !/^[A-Za-z]$/.test(change.text[0] || "")) {
+    var typed = change.text.join("\n");
+    var active = cm.state.completionActive;
+    if (change.origin !== "+input" || !typed || (active && active.widget)) {
       return;
     }
     var token = cm.getTokenAt(cm.getCursor());
-    if (/string|comment|variable-2|atom/.test(token.type || "")) {
+    if (/string|comment/.test(token.type || "")) {
       return;
     }
-    showPrefixHint(cm, false);
+    if (/^\s+$/.test(typed) && !completionContext(cm, false)) {
+      return;
+    }
+    showHint(cm, false);
   });
 
-  function showPrefixHint(cm, explicit) {
-    cm.showHint({
-      hint: function (instance) { return prefixHints(instance, explicit); },
-      completeSingle: false
+  function showHint(cm, explicit) {
+    var hint = function (instance, callback) { hints(instance, explicit, callback); };
+    hint.async = true;
+    /* Spaces do not close the list: "<Capital Med" is one name. */
+    cm.showHint({ hint: hint, completeSingle: false, closeCharacters: /[()[\]{};:>,]/ });
+  }
+
+  /* The prefixes (at once) and the graph's names (after a pause in typing, then
+   * remembered) that complete the text before the cursor. */
+  function hints(cm, explicit, callback) {
+    var prefixes = prefixHints(cm, explicit);
+    var context = completionContext(cm, explicit);
+    window.clearTimeout(state.completeTimer);
+    var id = (state.completeId += 1);
+    var url = context ? completionUrl(context) : null;
+    if (!context || state.completions[url]) {
+      callback(combinedHints(prefixes, context, context && state.completions[url]));
+      return;
+    }
+    callback(prefixes);
+    state.completeTimer = window.setTimeout(function () {
+      fetchCompletions(url).then(function (items) {
+        if (items === null) {
+          return;
+        }
+        state.completions[url] = items;
+        var active = cm.state.completionActive;
+        if (id === state.completeId && active) {
+          active.update();
+        }
+      });
+    }, COMPLETE_DELAY);
+  }
+
+  function combinedHints(prefixes, context, items) {
+    var names = (items || []).map(function (item) { return nameHint(item, context); });
+    if (!names.length) {
+      return prefixes;
+    }
+    return {
+      list: (prefixes ? prefixes.list : []).concat(names),
+      from: context.from,
+      to: context.to
+    };
+  }
+
+  function completionUrl(context) {
+    var params = new URLSearchParams({ q: context.q, lang: LANG, limit: COMPLETE_LIMIT });
+    if (context.ns) {
+      params.set("ns", context.ns);
+    }
+    if (context.cls) {
+      params.set("class", context.cls);
+    }
+    (context.kinds || []).forEach(function (k) { params.append("kind", k); });
+    return COMPLETE_URL + "?" + params.toString();
+  }
+
+  function fetchCompletions(url) {
+    return fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { return data ? data.results : null; })
+      .catch(function () { return null; });
+  }
+
+  /* One completion list item: the IRI as it will be written and the label. */
+  function nameHint(item, context) {
+    var written = compact(item.iri);
+    var label = (item.labels[LANG] || item.label).replace(/\s+/g, " ");
+    var other = item.labels[LANG === "zh" ? "en" : "zh"];
+    return {
+      text: written,
+      displayText: written + "  " + label + (other && other !== label ? " · " + other : ""),
+      className: "qe-hint-" + item.kind + (item.used ? " qe-hint-used" : ""),
+      hint: function (instance, data, completion) {
+        var from = context.from;
+        instance.replaceRange(completion.text, from, context.through(instance), "complete");
+        commentLine(instance, from.line, label);
+        var prefix = /^([A-Za-z][\w-]*):/.exec(written);
+        if (prefix && state.prefixes[prefix[1]]) {
+          declarePrefix(instance, prefix[1]);
+        }
+      }
+    };
+  }
+
+  /* Append "# label" to line *n* unless it has a comment already. */
+  function commentLine(cm, n, label) {
+    var commented = cm.getLineTokens(n).some(function (t) {
+      return /comment/.test(t.type || "");
     });
+    if (!commented && label) {
+      var end = cm.getLine(n).length;
+      cm.replaceRange(" # " + label, CodeMirror.Pos(n, end), CodeMirror.Pos(n, end), "complete");
+    }
+  }
+
+  /* What the text before the cursor asks the graph for, or null: after "<", a
+   * prefixed name being written, or a word in a triple pattern; in the predicate
+   * position of a subject whose class the query states, properties used with it. */
+  function completionContext(cm, explicit) {
+    var cursor = cm.getCursor();
+    var line = cm.getLine(cursor.line);
+    var before = line.slice(0, cursor.ch);
+    var pos = function (ch) { return CodeMirror.Pos(cursor.line, ch); };
+    var upToCursor = function () { return cursor; };
+    var angle = /<([^<>\s?$"'][^<>"]*)$/.exec(before);
+    if (angle) {
+      if (/[:\/]/.test(angle[1]) || angle[1].trim().length < (explicit ? 1 : 2)) {
+        return null;
+      }
+      return {
+        q: angle[1].trim(),
+        from: pos(before.length - angle[0].length),
+        to: pos(cursor.ch),
+        through: function (instance) {
+          var at = instance.getCursor();
+          var closing = instance.getLine(at.line).charAt(at.ch) === ">";
+          return closing ? CodeMirror.Pos(at.line, at.ch + 1) : at;
+        }
+      };
+    }
+    var text = cm.getRange(CodeMirror.Pos(0, 0), cursor);
+    if (!insideGroup(text)) {
+      return null;
+    }
+    var predicate = predicateSubject(text.slice(0, text.length - currentWord(before).length));
+    var cls = predicate ? classOf(cm.getValue(), predicate) : null;
+    var prefixed = /(^|[\s{(,;])([A-Za-z][\w-]*):([^\s:;,(){}<>"'#]*)$/.exec(before);
+    if (prefixed) {
+      var ns = declaredPrefixes(cm.getValue())[prefixed[2]] || state.prefixes[prefixed[2]];
+      if (!ns || (!explicit && !prefixed[3] && !cls)) {
+        return null;
+      }
+      return {
+        q: prefixed[3],
+        ns: ns,
+        cls: cls,
+        kinds: predicate ? ["property"] : null,
+        from: pos(before.length - prefixed[0].length + prefixed[1].length),
+        to: pos(cursor.ch),
+        through: upToCursor
+      };
+    }
+    var word = currentWord(before);
+    if (cls && (word || /\s$/.test(before))) {
+      return {
+        q: word, cls: cls, kinds: ["property"],
+        from: pos(cursor.ch - word.length), to: pos(cursor.ch), through: upToCursor
+      };
+    }
+    var min = explicit ? 1 : 2;
+    if (word.length < min || isKeywordStart(word) || /^[\d.+-]/.test(word) ||
+        !/(^|[\s{(,;.])$/.test(before.slice(0, before.length - word.length))) {
+      return null;
+    }
+    return {
+      q: word,
+      kinds: predicate ? ["property"] : null,
+      from: pos(cursor.ch - word.length),
+      to: pos(cursor.ch),
+      through: upToCursor
+    };
+  }
+
+  /* The name-like word that ends *before* (letters, digits, CJK; no SPARQL signs). */
+  function currentWord(before) {
+    var m = /[^\s?$<>:"'#{}()\[\].;,=!|&*\/^@]*$/.exec(before);
+    return m ? m[0] : "";
+  }
+
+  function isKeywordStart(word) {
+    var upper = word.toUpperCase();
+    return KEYWORDS.some(function (k) { return k.indexOf(upper) === 0; });
+  }
+
+  /* The text without IRIs, strings and comments, so their dots and braces do not count. */
+  function plain(text) {
+    return text
+      .replace(/<[^<>\s]*>/g, "<>")
+      .replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, "\"\"")
+      .replace(/#[^\n]*/g, "");
+  }
+
+  function insideGroup(text) {
+    var t = plain(text);
+    return (t.match(/\{/g) || []).length > (t.match(/\}/g) || []).length;
+  }
+
+  /* The variable whose predicate is being written at the end of *text* ("?x " at
+   * the start of a pattern, or "?x … ;"), or null. */
+  function predicateSubject(text) {
+    var t = plain(text);
+    var pattern = t.slice(Math.max(t.lastIndexOf("{"), t.lastIndexOf("}"),
+      t.search(/\.\s*[^.]*$/)) + 1);
+    var start = /^\s*\?(\w+)\s/.exec(pattern);
+    if (!start) {
+      return null;
+    }
+    var rest = pattern.slice(start[0].length);
+    return !rest.trim() || /;\s*$/.test(rest) ? start[1] : null;
+  }
+
+  /* The IRI of the class the query says variable *v* has ("?v a mededkg:Hospital"). */
+  function classOf(text, v) {
+    var found = new RegExp(
+      "\\?" + v + "\\s+(?:a|rdf:type)\\s+(<[^<>\\s]+>|[A-Za-z][\\w-]*:[\\w.-]*[\\w-])"
+    ).exec(text);
+    if (!found) {
+      return null;
+    }
+    var name = found[1];
+    if (name.charAt(0) === "<") {
+      return name.slice(1, -1);
+    }
+    var colon = name.indexOf(":");
+    var ns = declaredPrefixes(text)[name.slice(0, colon)] || state.prefixes[name.slice(0, colon)];
+    return ns ? ns + name.slice(colon + 1) : null;
+  }
+
+  /* The prefixes the query declares itself. */
+  function declaredPrefixes(text) {
+    var found = {};
+    var re = /^\s*PREFIX\s+([A-Za-z][\w-]*)?\s*:\s*<([^<>\s]*)>/gim;
+    var m;
+    while ((m = re.exec(text)) !== null) {
+      found[m[1] || ""] = m[2];
+    }
+    return found;
   }
 
   function prefixHints(cm, explicit) {

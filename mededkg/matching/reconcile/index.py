@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from rapidfuzz import fuzz, process
 
 from mededkg.matching import gazetteer, similarity
-from mededkg.matching.names import is_chinese, normalise
+from mededkg.matching.names import normalise
 from mededkg.matching.reconcile.model import (
     CONFLICT_FACTOR,
     FEATURES,
@@ -423,18 +423,10 @@ class Index:
         key = normalise(prefix)
         if not key:
             return []
-        compact = key.replace(" ", "")
-        latin = not is_chinese(key)
         ranked: dict[str, tuple[int, int]] = {}
         for name, owner in zip(self._names, self._owners, strict=True):
-            name_key = name.norm
-            if name_key.startswith(key) or name_key.replace(" ", "").startswith(key):
-                rank = (0, len(name_key))
-            elif key in name_key:
-                rank = (1, len(name_key))
-            elif latin and name.chinese and name.pinyin.startswith(compact):
-                rank = (2, len(name.pinyin))
-            else:
+            rank = similarity.completion_rank(key, name)
+            if rank is None:
                 continue
             if owner not in ranked or rank < ranked[owner]:
                 ranked[owner] = rank
