@@ -203,11 +203,12 @@ def build(
     base = config.base_iri
     result = BuildResult(ValidationReport(True, (), Graph()))
     with _step("load", reporter, result) as count:
+        sources = sources_for(config, add)
         loaded = load_quads(
-            sources_for(config, add),
+            sources,
             base_iri=base,
             converters={**DEFAULT_CONVERTERS, **(converters or {})},
-            on_file=_file_counter(reporter, len(sources_for(config, add))),
+            on_file=_file_counter(reporter, len(sources)),
         )
         by_graph = {
             graph_name(base, iri): quads for iri, quads in sorted(loaded.items())
