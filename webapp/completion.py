@@ -198,8 +198,7 @@ def _cache() -> Cache:
     """The cache of the store the app serves now (emptied when the store moves)."""
     cache = current_app.extensions.setdefault(EXTENSION, Cache())
     assert isinstance(cache, Cache)
-    store = state().store
-    key: object = store.location or id(store)
+    key = state().store_version
     with cache.lock:
         if cache.key != key:
             cache.key, cache.terms, cache.used = key, {}, {}

@@ -56,6 +56,13 @@ class AppState:
         return self.holder.current
 
     @property
+    def store_version(self) -> object:
+        """What changes when the store the app serves changes (its build folder, or
+        the store object of a back-end without one): the key of per-build caches."""
+        store = self.store
+        return store.location or id(store)
+
+    @property
     def build(self) -> str | None:
         """The name of the build folder the store serves (embedded back-end), else
         ``None``. Read after :meth:`run`, which follows the store link first, it names

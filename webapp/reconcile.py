@@ -97,8 +97,7 @@ def current_index() -> Index:
     """The index of the store the app serves now (built on first use per version)."""
     cache = current_app.extensions.setdefault(EXTENSION, IndexCache())
     assert isinstance(cache, IndexCache)
-    store = state().store
-    key: object = store.location or id(store)
+    key = state().store_version
     with cache.lock:
         if cache.index is None or cache.key != key:
             cache.index = Index.build(

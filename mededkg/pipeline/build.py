@@ -22,7 +22,6 @@ from mededkg.matching.sssom import sssom_triples
 from mededkg.namespaces import (
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
-    PREFIXES,
     SHAPES_GRAPH,
     graph_iri,
     graph_name,
@@ -32,9 +31,11 @@ from mededkg.pipeline.load import (
     SSSOM_SUFFIX,
     Converter,
     Source,
+    add_quads,
     added_sources,
     load,
     load_quads,
+    new_dataset,
     project_sources,
 )
 from mededkg.pipeline.reason import reason, reason_triples
@@ -78,21 +79,8 @@ class BuildResult:
     @functools.cached_property
     def dataset(self) -> Dataset:
         """The build's quads as an rdflib dataset (made when first asked for)."""
-        dataset = Dataset(default_union=True)
-        for prefix, namespace in PREFIXES.items():
-            dataset.bind(prefix, namespace)
-        graphs: dict[str, Graph] = {}
-        for quad in self.quads:
-            name = quad.graph_name.value  # type: ignore[union-attr]
-            if name not in graphs:
-                graphs[name] = dataset.graph(URIRef(name))
-            graphs[name].add(
-                (
-                    to_rdflib(quad.subject),
-                    to_rdflib(quad.predicate),
-                    to_rdflib(quad.object),
-                )
-            )
+        dataset = new_dataset()
+        add_quads(dataset, self.quads)
         return dataset
 
 

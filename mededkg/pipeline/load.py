@@ -119,9 +119,7 @@ def load(
     Raises:
         LoadError: naming the file and line of the first syntax error.
     """
-    dataset = Dataset(default_union=True)
-    for prefix, namespace in PREFIXES.items():
-        dataset.bind(prefix, namespace)
+    dataset = new_dataset()
     graphs: dict[str, Graph] = {}
     for source in sources:
         graph = graph_iri(base_iri, source.graph)
@@ -130,22 +128,36 @@ def load(
         if isinstance(converted, Graph):
             for prefix, namespace in converted.namespaces():
                 dataset.bind(prefix, namespace, override=False)
-        count = 0
-        for quad in _quads(source, graph, converted):
-            name = quad.graph_name.value  # type: ignore[union-attr]
-            if name not in graphs:
-                graphs[name] = dataset.graph(URIRef(name))
-            graphs[name].add(
-                (
-                    to_rdflib(quad.subject),
-                    to_rdflib(quad.predicate),
-                    to_rdflib(quad.object),
-                )
-            )
-            count += 1
+        count = add_quads(dataset, _quads(source, graph, converted), graphs)
         if on_file is not None:
             on_file(source, count)
     return dataset
+
+
+def new_dataset() -> Dataset:
+    """An empty rdflib dataset (union default graph) with the project's prefixes."""
+    dataset = Dataset(default_union=True)
+    for prefix, namespace in PREFIXES.items():
+        dataset.bind(prefix, namespace)
+    return dataset
+
+
+def add_quads(
+    dataset: Dataset, quads: Iterable[ox.Quad], graphs: dict[str, Graph] | None = None
+) -> int:
+    """Add Oxigraph *quads* to their named graphs of *dataset* as rdflib triples;
+    *graphs* keeps the graph objects by IRI between calls. Returns how many."""
+    graphs = {} if graphs is None else graphs
+    count = 0
+    for quad in quads:
+        name = quad.graph_name.value  # type: ignore[union-attr]
+        if name not in graphs:
+            graphs[name] = dataset.graph(URIRef(name))
+        graphs[name].add(
+            (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
+        )
+        count += 1
+    return count
 
 
 def load_quads(
