@@ -1,0 +1,118 @@
+"""``webapp.wsgi:create`` behind a WSGI server that is not waitress (granian, a real
+process): the app's own guarantees hold whoever speaks HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from SPARQLWrapper import JSON, SPARQLWrapper
+
+from mededkg.errors import StoreNotFound
+from mededkg.settings import Config
+from tests.conftest import FIXTURE_ROOT
+from tests.serving import kill_session
+from webapp.security import HEADERS
+from webapp.wsgi import create
+
+GRANIAN = Path(sys.executable).parent / "granian"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def granian_url(fixture_config: Config) -> Iterator[str]:
+    """The fixture store served by granian through ``webapp.wsgi:create``."""
+    port = _free_port()
+    env = dict(
+        os.environ,
+        MEDEDKG_ROOT=str(FIXTURE_ROOT),
+        MEDEDKG_STORE_PATH=str(fixture_config.store_path),
+        MEDEDKG_QUERY_TIMEOUT="2",
+    )
+    process = subprocess.Popen(
+        [str(GRANIAN), "--interface", "wsgi", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "webapp.wsgi:create"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, "granian exited"
+            try:
+                requests.get(url + "sparql?query=ASK%7B%7D", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "granian did not answer in 60 s"
+                time.sleep(0.2)
+        yield url
+    finally:
+        kill_session(process)
+
+
+def test_a_sparql_client_gets_answers_through_granian(granian_url: str) -> None:
+    client = SPARQLWrapper(granian_url + "sparql")
+    client.setQuery("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    client.setReturnFormat(JSON)
+    result = client.query().convert()
+    assert isinstance(result, dict)
+    assert int(result["results"]["bindings"][0]["n"]["value"]) > 0
+
+
+def test_security_headers_and_the_parser_message_through_granian(
+    granian_url: str,
+) -> None:
+    response = requests.get(
+        granian_url + "sparql", params={"query": "SELEC * {"}, timeout=10
+    )
+    assert response.status_code == 400
+    assert "malformed query" in response.text
+    for name, value in HEADERS.items():
+        assert response.headers[name] == value
+
+
+def test_the_hard_time_limit_holds_through_granian(granian_url: str) -> None:
+    endless = (
+        "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . "
+        "?j ?k ?l . ?m ?n2 ?o }"
+    )
+    response = requests.get(
+        granian_url + "sparql", params={"query": endless}, timeout=30
+    )
+    assert response.status_code == 504
+    after = requests.get(granian_url + "sparql?query=ASK%7B%7D", timeout=10)
+    assert after.status_code == 200
+
+
+def test_the_public_endpoint_stays_read_only_through_granian(granian_url: str) -> None:
+    update = "INSERT DATA { <urn:a> <urn:b> <urn:c> }"
+    refused = requests.post(granian_url + "sparql", data={"update": update}, timeout=10)
+    assert refused.status_code == 400 and "does not run updates" in refused.text
+    no_token = requests.post(
+        granian_url + "update", data={"update": update}, timeout=10
+    )
+    assert no_token.status_code == 403  # no update_token configured: no writes at all
+
+
+def test_create_names_the_store_that_was_never_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDEDKG_STORE_PATH", str(tmp_path / "nothing"))
+    with pytest.raises(StoreNotFound, match="nothing"):
+        create()
