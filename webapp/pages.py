@@ -452,6 +452,7 @@ class HomeCounts:
     provinces: list[tuple[str, dict[str, int]]]
     categories: list[tuple[str, str, str, int]]
     points: dict[str, list[tuple[float, float, int]]]
+    names: dict[str, str]
 
 
 @dataclass
@@ -474,12 +475,14 @@ def home_counts() -> HomeCounts:
     )
     with cache.lock:
         if cache.counts is None or cache.key != key:
+            provinces = province_counts()
             cache.counts = HomeCounts(
                 stats(store),
                 graph_sources(),
-                province_counts(),
+                provinces,
                 category_counts(DEFAULT_EDITION),
                 province_points(),
+                province_names(p for p, _ in provinces if p),
             )
             cache.key = key
         return cache.counts
@@ -539,7 +542,7 @@ def home() -> Response | str:
         edition=DEFAULT_EDITION,
         province_totals={p: sum(split.values()) for p, split in provinces if p},
         province_points=counts.points,
-        province_names=province_names(p for p, _ in provinces if p),
+        province_names=counts.names,
     )
 
 
