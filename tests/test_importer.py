@@ -41,6 +41,7 @@ GENERATED = [
     "reports/hospitals-untied.csv",
     "reports/hospital-ties-outside.csv",
     "reports/institutions-without-province.csv",
+    "reports/institutions-without-point.csv",
 ]
 ID = "https://w3id.org/mededkg/id/"
 SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
@@ -428,3 +429,65 @@ def test_ror_locations_become_city_level_points_with_their_source(
             URIRef("http://purl.org/dc/terms/source"),
             URIRef(f"https://sws.geonames.org/{record.geonames_id}/"),
         ) in imported
+
+
+def test_an_institution_without_ror_gets_its_citys_point_from_ror(
+    imported: Graph,
+) -> None:
+    # 厦门工学院 has no ROR record; the MOE list locates it in 厦门市. ROR's records
+    # in Xiamen give the GeoNames place Xiamen (the city, not the prefecture "Xiamen
+    # Shi" one record gives); its point is read from the source here.
+    geo = Namespace("http://www.opengis.net/ont/geosparql#")
+    prov = Namespace("http://www.w3.org/ns/prov#")
+    records = read_records(default_root() / "data" / "sources" / "ror-china")
+    xiamen = {
+        (r.geonames_id, r.lng, r.lat)
+        for r in records.values()
+        if r.city == "Xiamen" and r.subdivision == "Fujian" and r.lat is not None
+    }
+    ((geonames_id, lng, lat),) = xiamen
+    college = institution("4135013115")
+    assert imported.value(college, MEDEDKG.rorId) is None
+    (geometry,) = imported.objects(college, geo.hasGeometry)
+    assert str(imported.value(geometry, geo.asWKT)) == f"POINT({lng} {lat})"
+    assert imported.value(geometry, MEDEDKG.spatialLevel) == MEDEDKG.CityLevel
+    place = URIRef(f"https://sws.geonames.org/{geonames_id}/")
+    assert imported.value(geometry, URIRef("http://purl.org/dc/terms/source")) == place
+    (record,) = imported.objects(geometry, prov.wasDerivedFrom)
+    assert records[str(record)].city == "Xiamen"
+    evidence = imported.value(geometry, MEDEDKG.geometryEvidence)
+    assert imported.value(evidence, MEDEDKG.evidenceRule) == (
+        MEDEDKG.CityPointFromLocationRule
+    )
+    origins = set(imported.objects(evidence, prov.wasDerivedFrom))
+    assert {record, place} < origins
+    (row,) = [
+        r for r in read_rows(SOURCES / "china-heis-moe") if r["name_zh"] == "厦门工学院"
+    ]
+    assert URIRef(f"{ID}source/china-heis-moe#row-{row['seq']}") in origins
+    assert "厦门市" in str(imported.value(evidence, SKOS.note))
+
+
+def test_an_institution_with_a_ror_point_keeps_its_own(imported: Graph) -> None:
+    # 厦门大学 joins ROR: its point is its record's, with no city-point evidence.
+    geo = Namespace("http://www.opengis.net/ont/geosparql#")
+    university = institution("4135010384")
+    ror_id = imported.value(university, MEDEDKG.rorId)
+    assert ror_id is not None
+    (geometry,) = imported.objects(university, geo.hasGeometry)
+    assert str(geometry).endswith(f"/geometry/ror-{ror_id}")
+    assert imported.value(geometry, MEDEDKG.geometryEvidence) is None
+
+
+def test_every_institution_has_a_point_or_a_reported_reason(imported: Graph) -> None:
+    geo = Namespace("http://www.opengis.net/ont/geosparql#")
+    codes = {str(c) for c in imported.objects(None, MEDEDKG.moeCode)}
+    located = {
+        str(imported.value(s, MEDEDKG.moeCode))
+        for s in imported.subjects(geo.hasGeometry, None)
+        if imported.value(s, MEDEDKG.moeCode) is not None
+    }
+    report = (DATA / "reports" / "institutions-without-point.csv").read_text("utf-8")
+    missing = {line.split(",")[0] for line in report.splitlines()[1:]}
+    assert located.isdisjoint(missing)
+    assert located | missing == codes

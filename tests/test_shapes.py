@@ -79,6 +79,22 @@ CASES = [
         "At most one geometry",
     ),
     (
+        "geometry-with-two-evidence-nodes",
+        'ex:g a geo:Geometry ; geo:asWKT "POINT(116.4 39.9)"^^geo:wktLiteral ;'
+        " mededkg:spatialLevel mededkg:CityLevel ; prov:wasDerivedFrom src:ror-china ;"
+        " mededkg:geometryEvidence ex:where , ex:why .",
+        "ex:g",
+        "one evidence node (mededkg:Evidence) saying which rule took it",
+    ),
+    (
+        "geometry-evidence-not-evidence",
+        'ex:g a geo:Geometry ; geo:asWKT "POINT(116.4 39.9)"^^geo:wktLiteral ;'
+        " mededkg:spatialLevel mededkg:CityLevel ; prov:wasDerivedFrom src:ror-china ;"
+        " mededkg:geometryEvidence ex:gov .",
+        "ex:g",
+        "one evidence node (mededkg:Evidence) saying which rule took it",
+    ),
+    (
         "institution-moe-code",
         'ex:x a mededkg:MedicalUniversity ; rdfs:label "某医学院"@zh ; mededkg:moeCode "41110" ;'
         " dcterms:source src:china-heis-moe .",

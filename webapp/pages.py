@@ -7,6 +7,7 @@ picking a label in the interface language, prefixed names and RDF content negoti
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Hashable, Iterable, Sequence
@@ -29,6 +30,7 @@ from flask import (
 from rdflib import Graph
 
 from mededkg.errors import QueryError
+from mededkg.matching.gazetteer import default as default_gazetteer
 from mededkg.namespaces import (
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
@@ -380,6 +382,41 @@ def stacked_bars(
     return out
 
 
+_POINT = re.compile(r"^\s*(?:<[^>]*>\s*)?POINT\s*\(\s*(\S+)\s+(\S+)\s*\)\s*$", re.I)
+
+
+def province_points() -> dict[str, list[tuple[float, float, int]]]:
+    """Province (Chinese) → ``(longitude, latitude, organizations)`` of each point of
+    the organizations the graph places there: what names the map's boundaries."""
+    found: dict[str, list[tuple[float, float, int]]] = {}
+    for row in select("map-province-points"):
+        match = _POINT.match(row["wkt"].value)
+        if match:
+            lng, lat = float(match.group(1)), float(match.group(2))
+            found.setdefault(row["province"].value, []).append(
+                (lng, lat, int(row["n"].value))
+            )
+    return found
+
+
+def province_names(provinces: Iterable[str]) -> dict[str, str]:
+    """Latin form (lower case, letters only) → the province of *provinces* (Chinese)
+    the place gazetteer gives it: the forms ROR writes and the pinyin, so a map
+    boundary named in English (``Xizang``, ``Shaanxi``) finds its province.
+
+    >>> province_names(["陕西省"])["shaanxi"]
+    '陕西省'
+    """
+    gazetteer = default_gazetteer()
+    found: dict[str, str] = {}
+    for name in provinces:
+        for place in gazetteer.places_in(name):
+            if place.level == "province":
+                for form in gazetteer.latin.get(place, ()):
+                    found[re.sub(r"[^a-z]", "", form)] = name
+    return found
+
+
 def category_counts(edition: str) -> list[tuple[str, str, str, int]]:
     """``(category IRI, code, Chinese name, disciplines under it)`` for an edition."""
     base = state().config.base_iri
@@ -414,6 +451,8 @@ class HomeCounts:
     sources: dict[str, list[SourceInfo]]
     provinces: list[tuple[str, dict[str, int]]]
     categories: list[tuple[str, str, str, int]]
+    points: dict[str, list[tuple[float, float, int]]]
+    names: dict[str, str]
 
 
 @dataclass
@@ -436,11 +475,14 @@ def home_counts() -> HomeCounts:
     )
     with cache.lock:
         if cache.counts is None or cache.key != key:
+            provinces = province_counts()
             cache.counts = HomeCounts(
                 stats(store),
                 graph_sources(),
-                province_counts(),
+                provinces,
                 category_counts(DEFAULT_EDITION),
+                province_points(),
+                province_names(p for p, _ in provinces if p),
             )
             cache.key = key
         return cache.counts
@@ -498,6 +540,9 @@ def home() -> Response | str:
         segments=SEGMENTS,
         category_bars=category_bars,
         edition=DEFAULT_EDITION,
+        province_totals={p: sum(split.values()) for p, split in provinces if p},
+        province_points=counts.points,
+        province_names=counts.names,
     )
 
 

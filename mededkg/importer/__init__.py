@@ -25,11 +25,13 @@ from mededkg.importer import (
     institutions,
     isced,
     links,
+    places,
     programmes,
     sources,
 )
 from mededkg.importer.common import GENERATED, write_graph
 from mededkg.importer.ror import read_records
+from mededkg.matching import gazetteer
 from mededkg.namespaces import MEDEDKG, SKOS
 from mededkg.pipeline.export import write_atomically
 
@@ -62,6 +64,13 @@ def import_all(
     }
     ror = hospitals.ror_graph(records, rows, result, found, has_province)
     from_ror = {str(s).rsplit("/", 1)[-1] for s in ror.subjects(MEDEDKG.province, None)}
+    own_point = {
+        code
+        for code, record in result.matched.items()
+        if record.lat is not None and record.lng is not None
+    }
+    placed = places.city_points(rows, records, gazetteer.read(sources_dir), own_point)
+    ror += places.points_graph(rows, placed)
     known: dict[str, set[str]] = {}
     for graph in (moe, ror):
         for s, p, o in graph.triples((None, None, None)):
@@ -128,6 +137,11 @@ def import_all(
             reports / "hospital-ties-outside.csv",
             ["ror_id", "name", "relation", "other"],
             sorted(set(found.outside)),
+        ),
+        _report(
+            reports / "institutions-without-point.csv",
+            ["moe_code", "name_zh", "location", "reason"],
+            placed.missing,
         ),
         _report(
             reports / "institutions-without-province.csv",

@@ -1,5 +1,6 @@
 /* MedEdKG SPARQL query editor: CodeMirror editor with prefix completion, the named
- * queries as examples, results as a sortable table with labels, a chart, and
+ * queries as examples, results as a sortable table with labels, a chart, a map (of
+ * WKT points; Leaflet loaded only then, see map.js), and
  * downloads. No inline scripts: everything is wired up here. */
 (function () {
   "use strict";
@@ -14,6 +15,8 @@
   var QUERIES_URL = root.dataset.queriesUrl;
   var PREFIXES_URL = root.dataset.prefixesUrl;
   var COMPLETE_URL = root.dataset.completeUrl;
+  var MAP_SCRIPT = root.dataset.mapScript;
+  var WKT = "http://www.opengis.net/ont/geosparql#wktLiteral";
   var LANG = root.dataset.lang === "zh" ? "zh" : "en";
   var RESULTS_JSON = "application/sparql-results+json";
   var XSD = "http://www.w3.org/2001/XMLSchema#";
@@ -65,6 +68,8 @@
     sort: null, // {column, descending}
     view: "table",
     chart: null,
+    map: null, // the Leaflet map of the map view, while it is shown
+    mapId: 0, // the latest map drawn; a slower load for an older one is dropped
     errorMarks: [],
     checkMarks: [], // the marks of the syntax check made as the user types
     checkTimer: null,
@@ -915,6 +920,8 @@
       b.hidden = b.dataset.kind !== (result.kind === "graph" ? "graph" : "rows");
     });
     $("tab-chart").hidden = !rows;
+    $("tab-map").hidden = true;
+    $("map-view").hidden = true;
     $("tabs").hidden = result.kind === "graph";
     $("labels-control").hidden = result.kind === "graph";
     $("graph-view").hidden = result.kind !== "graph";
@@ -936,7 +943,12 @@
     }
     renderTable();
     setupChart();
-    selectView(state.view === "chart" && chartColumns().ok ? "chart" : "table");
+    var points = setupMap();
+    $("tab-map").hidden = !points;
+    selectView(
+      state.view === "chart" && chartColumns().ok ? "chart"
+        : state.view === "map" && points ? "map" : "table"
+    );
   }
 
   function isNumeric(term) {
@@ -1285,21 +1297,158 @@
     $(id).addEventListener("change", drawChart);
   });
 
+  /* ------------------------------------------------------------- map */
+  /* The columns whose values are GeoSPARQL WKT points (at least one, nothing else). */
+  function wktColumns(result) {
+    return result.vars.filter(function (v) {
+      var seen = false;
+      for (var i = 0; i < result.rows.length; i += 1) {
+        var term = result.rows[i][v];
+        if (term) {
+          if (term.type !== "literal" || term.datatype !== WKT || !wktPoint(term.value)) {
+            return false;
+          }
+          seen = true;
+        }
+      }
+      return seen;
+    });
+  }
+
+  /* [longitude, latitude] of a WKT point (map.js has the same reading; this one
+   * decides whether to offer the map before map.js is loaded). */
+  function wktPoint(text) {
+    var m = /^\s*(?:<[^>]*>\s*)?POINT\s*\(\s*(-?[\d.]+(?:[eE][-+]?\d+)?)\s+(-?[\d.]+(?:[eE][-+]?\d+)?)\s*\)\s*$/i
+      .exec(text);
+    return m ? [parseFloat(m[1]), parseFloat(m[2])] : null;
+  }
+
+  /* Fill the column chooser; true if the result has a WKT column to map. */
+  function setupMap() {
+    destroyMap();
+    var result = state.result;
+    var columns = result && result.kind === "rows" ? wktColumns(result) : [];
+    fillSelect($("map-column"), columns, columns[0]);
+    return columns.length > 0;
+  }
+
+  function destroyMap() {
+    state.mapId += 1;
+    if (state.map) {
+      state.map.remove();
+      state.map = null;
+    }
+  }
+
+  var mapLoading = null;
+
+  /* map.js (and through it Leaflet and the boundaries), once, when a map is first shown. */
+  function loadMapScript() {
+    if (!mapLoading) {
+      mapLoading = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = MAP_SCRIPT;
+        s.onload = resolve;
+        s.onerror = function () { reject(new Error("could not load " + MAP_SCRIPT)); };
+        document.head.appendChild(s);
+      }).then(function () { return window.MedEdKGMap.load(); });
+      mapLoading.catch(function () { mapLoading = null; });
+    }
+    return mapLoading;
+  }
+
+  /* The popup of a row: its other values, IRIs as links with their labels. */
+  function popupOf(row, column) {
+    var box = document.createElement("dl");
+    box.className = "qe-popup";
+    state.result.vars.forEach(function (v) {
+      var term = row[v];
+      if (v === column || !term) {
+        return;
+      }
+      var dt = document.createElement("dt");
+      dt.textContent = "?" + v;
+      var dd = document.createElement("dd");
+      if (term.type === "uri") {
+        var a = document.createElement("a");
+        a.href = href(term.value);
+        a.title = term.value;
+        var label = labelOf(term.value);
+        a.textContent = label ? label.text : compact(term.value);
+        dd.appendChild(a);
+      } else {
+        dd.textContent = term.type === "bnode" ? "_:" + term.value : term.value;
+        if (term["xml:lang"]) {
+          dd.lang = term["xml:lang"];
+        }
+      }
+      box.appendChild(dt);
+      box.appendChild(dd);
+    });
+    return box;
+  }
+
+  function drawMap() {
+    destroyMap();
+    var id = state.mapId;
+    var column = $("map-column").value;
+    var rows = state.result.rows.filter(function (r) {
+      return r[column] && wktPoint(r[column].value);
+    });
+    $("map-count").textContent = T.map_loading;
+    delete $("results-map").dataset.markers;
+    loadMapScript()
+      .then(function (base) {
+        if (id !== state.mapId || $("map-view").hidden) {
+          return;
+        }
+        $("map-count").textContent = T.map_count.replace("{n}", String(rows.length));
+        var map = state.map = window.MedEdKGMap.create($("results-map"), base);
+        var markers = rows.map(function (row) {
+          var at = wktPoint(row[column].value);
+          return L.circleMarker([at[1], at[0]], {
+            className: "qe-marker", radius: 5, weight: 1, color: "#fff",
+            fillColor: "#e36414", fillOpacity: 0.85
+          }).bindPopup(function () { return popupOf(row, column); });
+        });
+        var group = L.featureGroup(markers).addTo(map);
+        if (markers.length) {
+          map.fitBounds(group.getBounds(), { padding: [24, 24], maxZoom: 8 });
+        }
+        $("results-map").dataset.markers = String(markers.length);
+      })
+      .catch(function (error) {
+        if (id === state.mapId) {
+          showError(T.map_failed + " " + String(error.message || error));
+        }
+      });
+  }
+
+  $("map-column").addEventListener("change", drawMap);
+
   function selectView(view) {
     state.view = view;
     $("tab-table").setAttribute("aria-selected", String(view === "table"));
     $("tab-chart").setAttribute("aria-selected", String(view === "chart"));
+    $("tab-map").setAttribute("aria-selected", String(view === "map"));
     $("table-view").hidden = view !== "table";
     $("chart-view").hidden = view !== "chart";
+    $("map-view").hidden = view !== "map";
     if (view === "chart") {
       drawChart();
     } else {
       destroyChart();
     }
+    if (view === "map") {
+      drawMap();
+    } else {
+      destroyMap();
+    }
   }
 
   $("tab-table").addEventListener("click", function () { selectView("table"); });
   $("tab-chart").addEventListener("click", function () { selectView("chart"); });
+  $("tab-map").addEventListener("click", function () { selectView("map"); });
 
   /* ------------------------------------------------------------- downloads */
   $("downloads").addEventListener("click", function (event) {
