@@ -32,6 +32,7 @@ DEGREE = "https://w3id.org/mededkg/id/degree-type/"
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
+PROV = "http://www.w3.org/ns/prov#"
 SOURCE = "<http://purl.org/dc/terms/source>"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SYN_SOURCE = f"<{SYN}source>"
@@ -198,6 +199,29 @@ def generate(triples: int, *, seed: int = 0) -> Iterator[str]:
             f"{inst} <{ONT}educationLevel> {_lit('本科')} .",
             f"{inst} <{ONT}supervisingAuthority> {body} .",
             f"{inst} {SOURCE} {SYN_SOURCE} .",
+        ]
+        if KINDS[i % len(KINDS)] != "UniversityMedicalSchool":
+            # on the MOE-like list, as the real list's institutions are
+            unit += [
+                f"{inst} {RDF_TYPE} <{ONT}HigherEducationInstitution> .",
+                f"{inst} <{PROV}wasDerivedFrom> {_iri(f'moe-list/row/{i}')} .",
+            ]
+        else:
+            # a unit of a university that ROR names: part of the medical university
+            # generated five before it, a ROR-shaped id beyond the hospitals' range
+            unit += [
+                f"{inst} <{ONT}partOf> {_iri(f'institution/{i - 5}')} .",
+                f"{inst} <{ONT}rorId> {_lit(_ror(600_000 + i))} .",
+            ]
+        # every claim carries its evidence, as the real data's do (the shapes ask it)
+        evidence = _iri(f"evidence/{i}")
+        unit += [
+            f"{inst} <{ONT}medicalEducationEvidence> {evidence} .",
+            f"{evidence} {RDF_TYPE} <{ONT}Evidence> .",
+            f"{evidence} <{ONT}evidenceRule> <{ONT}MedicalNameRule> .",
+            f"{evidence} <{PROV}wasDerivedFrom> {SYN_SOURCE} .",
+            f"{evidence} <{SKOS}note> {_lit(f'name {i} names medicine', 'en')} .",
+            f"{evidence} {SOURCE} {SYN_SOURCE} .",
         ]
         for _ in range(HOSPITALS_PER_INSTITUTION):
             h = _iri(f"hospital/{hospital}")

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from mededkg.pipeline.build import build
+from mededkg.resources import default_root
 from mededkg.settings import Config
+from tests.conftest import make_config
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
@@ -36,6 +39,21 @@ def test_synthetic_graph_is_shaped_like_the_data_and_clearly_synthetic() -> None
     assert all(r.endswith("00") for r in rors), "check digits 00: never a valid ROR id"
     codes = [t.object.value for t in triples if t.predicate.value.endswith("#moeCode")]
     assert codes and all(c.startswith("99") and len(c) == 10 for c in codes)
+
+
+def test_synthetic_graph_added_to_the_project_conforms_to_the_shapes(
+    tmp_path: Path,
+) -> None:
+    """The bench builds reason and validate the synthetic graph whole: a violation
+    would stop every measured build (as the missing evidence nodes once did)."""
+    data = tmp_path / "synthetic.nt"
+    data.write_text("\n".join(synthetic.generate(3000)) + "\n", encoding="utf-8")
+    config = make_config(default_root(), tmp_path / "store")
+    result = build(config, [data], write=False)  # raises ValidationFailed otherwise
+    assert result.report.conforms
+    assert any(
+        q.subject.value.startswith(synthetic.SYN + "evidence/") for q in result.quads
+    )
 
 
 def test_synthetic_sizes_parse() -> None:
