@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 from rdflib import XSD, Graph, Literal, URIRef
@@ -36,13 +37,15 @@ from mededkg.pipeline.validate import (
     VALIDATORS,
     ValidationReport,
     ValidatorFailed,
+    _batchable,
     engine_for,
+    prepare_validation,
     validate,
     validate_quads,
 )
 from mededkg.resources import default_root, ontology_dir, shapes_dir
 from mededkg.settings import Config
-from mededkg.terms import to_rdflib
+from mededkg.terms import to_oxigraph, to_rdflib
 from tests.conftest import FIXTURE_ROOT, make_config
 from tests.test_shapes import CASES, CONTEXT, PREFIXES
 
@@ -373,3 +376,95 @@ def test_the_text_report_says_when_the_reference_engine_took_over() -> None:
     data, shapes = _case(PYSHACL_CASES["inversePath"])
     text = validate([data], shapes, Graph(), validator="rudof").text()
     assert "sh:inversePath" in text.splitlines()[1] and "pyshacl" in text
+
+
+# --- rudof in batches of focus nodes (memory bounded by the batch, issue 18) --------
+def _quads(graph: Graph) -> list[ox.Quad]:
+    return [
+        ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o))  # type: ignore[arg-type]
+        for s, p, o in graph
+    ]
+
+
+def _batched(
+    data: list[ox.Quad], shapes: Graph, ontology: list[ox.Quad], size: int
+) -> ValidationReport:
+    assert _batchable(shapes, data), "these shapes and data are validated in batches"
+    return prepare_validation(data, shapes, ontology, batch_triples=size)()
+
+
+_BATCH_SHAPES = """ex:S a sh:NodeShape ; sh:targetClass ex:C ;
+    sh:property [ sh:path ex:p ; sh:class ex:E ; sh:message "p points at an E" ] ,
+        [ sh:path ex:q ; sh:minCount 1 ; sh:message "has a q" ] ."""
+# x's value y is an E through D (its type and the hierarchy are in other batches);
+# z's value w is not; v lacks its q; u is an E only by a class of the data; t, a
+# value of x, is itself a C: where its type is copied beside x, without its q, it
+# must not be reported.
+_BATCH_DATA = """ex:x a ex:C ; ex:p ex:y , ex:t ; ex:q 1 . ex:y a ex:D .
+ex:D rdfs:subClassOf ex:E .
+ex:z a ex:C ; ex:p ex:w ; ex:q 2 . ex:w a ex:F . ex:v a ex:C ; ex:p ex:y .
+ex:t a ex:C , ex:E ; ex:p ex:u ; ex:q 3 . ex:u a ex:G . ex:G rdfs:subClassOf ex:E ."""
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+def test_batches_of_focus_nodes_report_what_the_whole_data_reports(size: int) -> None:
+    shapes = Graph().parse(data=_P + _BATCH_SHAPES, format="turtle")
+    data = _quads(Graph().parse(data=_P + _BATCH_DATA, format="turtle"))
+    whole = validate_quads(data, shapes)
+    batched = _batched(data, shapes, [], size)
+    assert _keys(batched) == _keys(whole)
+    focus = sorted(r.focus_node.rsplit("/", 1)[-1] for r in batched.results)
+    assert focus == ["v", "z"]  # the values' types reached every batch
+
+
+def test_batches_report_what_the_whole_data_reports_on_the_real_graph(
+    repo_config: Config,
+) -> None:
+    loaded = load_quads(
+        sources_for(repo_config),
+        base_iri=repo_config.base_iri,
+        converters=DEFAULT_CONVERTERS,
+    )
+
+    def graph(name: str) -> str:
+        return str(graph_iri(repo_config.base_iri, name))
+
+    skip = {graph(ONTOLOGY_GRAPH), graph(SHAPES_GRAPH), graph(INFERRED_GRAPH)}
+    data = [q for name, quads in loaded.items() if name not in skip for q in quads]
+    ontology = loaded[graph(ONTOLOGY_GRAPH)]
+    shapes = Graph()
+    for q in loaded[graph(SHAPES_GRAPH)]:
+        shapes.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+    whole = validate_quads(data, shapes, ontology)
+    batched = _batched(data, shapes, ontology, len(data) // 3 + 1)  # three batches
+    assert whole.results and _keys(batched) == _keys(whole)
+
+
+@pytest.mark.parametrize(
+    "shapes_turtle",
+    [
+        "ex:S a sh:NodeShape ; sh:targetObjectsOf ex:p ; sh:class ex:E .",
+        "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
+        "sh:node [ sh:property [ sh:path ex:q ; sh:minCount 1 ] ] ] .",
+        "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
+        "sh:qualifiedValueShape [ sh:property [ sh:path ex:q ; sh:minCount 1 ] ] ; "
+        "sh:qualifiedMinCount 1 ] .",
+        "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path "
+        "( ex:p ex:q ) ; sh:minCount 1 ] .",
+    ],
+    ids=["targetObjectsOf", "node", "nested-property", "sequence-path"],
+)
+def test_shapes_that_read_beyond_the_focus_node_are_validated_whole(
+    shapes_turtle: str,
+) -> None:
+    shapes = Graph().parse(data=_P + shapes_turtle, format="turtle")
+    data = _quads(Graph().parse(data=_P + _BATCH_DATA, format="turtle"))
+    assert not _batchable(shapes, data)
+
+
+def test_data_with_blank_nodes_is_validated_whole() -> None:
+    shapes = Graph().parse(data=_P + _BATCH_SHAPES, format="turtle")
+    data = _quads(
+        Graph().parse(data=_P + "ex:x a ex:C ; ex:p [ a ex:E ] .", format="turtle")
+    )
+    assert not _batchable(shapes, data)

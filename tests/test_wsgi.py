@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 import requests
@@ -32,38 +33,63 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def granian_url(fixture_config: Config) -> Iterator[str]:
-    """The fixture store served by granian through ``webapp.wsgi:create``."""
-    port = _free_port()
+def granian_url(
+    fixture_config: Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The fixture store served by granian through ``webapp.wsgi:create``. A free
+    port can be taken by another server before granian binds it: then it exits, and
+    another port is tried (its stderr is in the message if all three fail)."""
     env = dict(
         os.environ,
         MEDEDKG_ROOT=str(FIXTURE_ROOT),
         MEDEDKG_STORE_PATH=str(fixture_config.store_path),
         MEDEDKG_QUERY_TIMEOUT="2",
     )
+    folder = tmp_path_factory.mktemp("granian")
+    said = ""
+    for attempt in range(3):
+        log_path = folder / f"stderr-{attempt}.txt"
+        with log_path.open("wb") as log:
+            process, url = _start_granian(env, log)
+        try:
+            if _answers(process, url):
+                yield url
+                return
+        finally:
+            kill_session(process)
+        said = log_path.read_text(errors="replace")
+    raise AssertionError("granian did not serve the app: " + said[-3000:])
+
+
+def _start_granian(
+    env: dict[str, str], log: IO[bytes]
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
     process = subprocess.Popen(
         [str(GRANIAN), "--interface", "wsgi", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "webapp.wsgi:create"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         env=env,
+        cwd=Path(__file__).resolve().parent.parent,
         start_new_session=True,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "granian exited"
-            try:
-                requests.get(url + "sparql?query=ASK%7B%7D", timeout=5)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "granian did not answer in 60 s"
-                time.sleep(0.2)
-        yield url
-    finally:
-        kill_session(process)
+    return process, f"http://127.0.0.1:{port}/"
+
+
+def _answers(process: subprocess.Popen[bytes], url: str) -> bool:
+    """Wait up to 60 s for *url* to answer; False if the process exited first."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            requests.get(url + "sparql?query=ASK%7B%7D", timeout=5)
+            return True
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    return False
 
 
 def test_a_sparql_client_gets_answers_through_granian(granian_url: str) -> None:
