@@ -30,6 +30,7 @@ kept only for a shape without one), and ``sh:conforms`` is true unless there is 
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import re
@@ -289,10 +290,7 @@ def prepare_validation(
 
         def run_rudof() -> ValidationReport:
             with folder:
-                graphs = [
-                    _only_focus_nodes(_rudof(file, shapes), subjects)
-                    for file, subjects in batches
-                ]
+                graphs = [_rudof(file, shapes, subjects) for file, subjects in batches]
             return _report(_merged_reports(graphs), engine, why)
 
         return run_rudof
@@ -379,16 +377,24 @@ def _write_batches(
     return batches
 
 
-def _only_focus_nodes(report: Graph, subjects: set[str] | None) -> Graph:
-    """*report* without the results about nodes whose triples its file held only in
-    part (the values whose types were copied in); all of it if *subjects* is None."""
-    if subjects is None:
-        return report
-    for result in list(report.subjects(RDF.type, SH.ValidationResult)):
-        if str(report.value(result, SH.focusNode)) not in subjects:
-            report.remove((None, SH.result, result))
-            report.remove((result, None, None))
-    return report
+def _results_about(report: str, subjects: set[str]) -> str:
+    """The N-Triples *report* without the results about nodes whose triples its file
+    held only in part (the values whose types were copied in): read with Oxigraph,
+    since there may be many (each such node misses what its own file would give)."""
+    triples = list(ox.parse(report, format=ox.RdfFormat.N_TRIPLES))
+    focus_node = ox.NamedNode(str(SH.focusNode))
+    elsewhere = {
+        t.subject
+        for t in triples
+        if t.predicate == focus_node
+        and not (isinstance(t.object, ox.NamedNode) and t.object.value in subjects)
+    }
+    kept = (
+        t for t in triples if t.subject not in elsewhere and t.object not in elsewhere
+    )
+    out = io.BytesIO()
+    ox.serialize(kept, out, ox.RdfFormat.N_TRIPLES)
+    return out.getvalue().decode()
 
 
 def _merged_reports(reports: list[Graph]) -> Graph:
@@ -451,8 +457,9 @@ def _pyshacl(data: Iterable[Graph], shapes: Graph, ontology: Graph | None) -> Gr
     return report_graph
 
 
-def _rudof(data_file: Path, shapes: Graph) -> Graph:
-    """rudof's report graph for the N-Triples file *data_file*."""
+def _rudof(data_file: Path, shapes: Graph, subjects: set[str] | None = None) -> Graph:
+    """rudof's report graph for the N-Triples file *data_file*; with *subjects*,
+    only the results about them (:func:`_results_about`)."""
     named_shapes, originals = _name_blank_shapes(shapes)
     with tempfile.TemporaryDirectory(prefix="mededkg-shacl-") as folder:
         shapes_file = Path(folder) / "shapes.nt"
@@ -476,6 +483,8 @@ def _rudof(data_file: Path, shapes: Graph) -> Graph:
                 f"{_offending_line(str(error), data_file, shapes_file)} "
                 "(--validator pyshacl runs the reference engine)"
             ) from error
+    if subjects is not None:
+        text = _results_about(text, subjects)
     report_graph = Graph().parse(data=text, format="nt")
     for result in set(report_graph.subjects(RDF.type, SH.ValidationResult)):
         shape = report_graph.value(result, SH.sourceShape)
