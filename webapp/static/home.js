@@ -16,16 +16,6 @@
   var NAMES = JSON.parse(figure.dataset.names);
   var COLOURS = ["#d9ecef", "#a7d0d8", "#6aaab8", "#2f7f91", "#0f4c5c"];
 
-  function loadScript(src) {
-    return new Promise(function (resolve, reject) {
-      var s = document.createElement("script");
-      s.src = src;
-      s.onload = resolve;
-      s.onerror = function () { reject(new Error("could not load " + src)); };
-      document.head.appendChild(s);
-    });
-  }
-
   function bounds(feature) {
     var box = [Infinity, Infinity, -Infinity, -Infinity];
     var g = feature.geometry;
@@ -127,7 +117,9 @@
     figure.dataset.ready = "true";
   }
 
-  loadScript(figure.dataset.mapScript)
+  // map.js comes before this script (both deferred, in order); it loads Leaflet and
+  // the boundaries.
+  Promise.resolve()
     .then(function () { return window.MedEdKGMap.load(); })
     .then(draw)
     .catch(function (error) {
