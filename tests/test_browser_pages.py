@@ -38,15 +38,23 @@ def local(url: str, iri: str) -> str:
 @pytest.fixture(scope="module")
 def affiliation(repo_live_url: str) -> tuple[str, str]:
     """An institution of the real graph with an affiliated hospital: (IRI, IRI)."""
+    (row,) = _select(repo_live_url, AFFILIATED)
+    return row["institution"], row["hospital"]
+
+
+def _select(url: str, query: str) -> list[dict[str, str]]:
+    """The rows of a SELECT sent to the live server's ``/sparql``: ``{var: value}``."""
     response = requests.post(
-        f"{repo_live_url}/sparql",
-        data={"query": AFFILIATED},
+        f"{url}/sparql",
+        data={"query": query},
         headers={"Accept": "application/sparql-results+json"},
         timeout=30,
     )
     response.raise_for_status()
-    (row,) = response.json()["results"]["bindings"]
-    return row["institution"]["value"], row["hospital"]["value"]
+    return [
+        {var: binding["value"] for var, binding in row.items()}
+        for row in response.json()["results"]["bindings"]
+    ]
 
 
 def test_home_page(page: Page, repo_live_url: str, screenshot: Shot) -> None:
@@ -223,14 +231,9 @@ def test_home_page_maps_institutions_per_province(
 ) -> None:
     """The choropleth shades one boundary per province that has institutions, each
     named with a province of the graph, once; the bars stay beside it."""
-    response = requests.post(
-        f"{repo_live_url}/sparql",
-        data={"query": PROVINCES_WITH_INSTITUTIONS},
-        headers={"Accept": "application/sparql-results+json"},
-        timeout=30,
-    )
-    response.raise_for_status()
-    provinces = {b["province"]["value"] for b in response.json()["results"]["bindings"]}
+    provinces = {
+        row["province"] for row in _select(repo_live_url, PROVINCES_WITH_INSTITUTIONS)
+    }
     assert len(provinces) > 25
 
     requested: list[str] = []

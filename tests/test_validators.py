@@ -144,9 +144,9 @@ def test_engines_agree_on_the_real_graph(repo_config: Config) -> None:
     assert reports["rudof"].results
 
 
-def _build_road_reports(config: Config, validators: tuple[str, ...]) -> dict[str, Any]:
-    """The reports of the build's own road: the sources loaded as Oxigraph quads
-    (:func:`load_store`), validated from them (:func:`validate_quads`)."""
+def _build_road_inputs(config: Config) -> tuple[list[ox.Quad], Graph, list[ox.Quad]]:
+    """What the build's validator gets: the sources loaded as Oxigraph quads
+    (:func:`load_quads`) — the data quads, the shapes, the ontology quads."""
     loaded = load_quads(
         sources_for(config), base_iri=config.base_iri, converters=DEFAULT_CONVERTERS
     )
@@ -156,10 +156,16 @@ def _build_road_reports(config: Config, validators: tuple[str, ...]) -> dict[str
 
     skip = {graph(ONTOLOGY_GRAPH), graph(SHAPES_GRAPH), graph(INFERRED_GRAPH)}
     data = [q for name, quads in loaded.items() if name not in skip for q in quads]
-    ontology = loaded[graph(ONTOLOGY_GRAPH)]
     shapes = Graph()
     for q in loaded[graph(SHAPES_GRAPH)]:
         shapes.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+    return data, shapes, loaded[graph(ONTOLOGY_GRAPH)]
+
+
+def _build_road_reports(config: Config, validators: tuple[str, ...]) -> dict[str, Any]:
+    """The reports of the build's own road: the sources loaded as Oxigraph quads,
+    validated from them (:func:`validate_quads`)."""
+    data, shapes, ontology = _build_road_inputs(config)
     return {
         name: validate_quads(data, shapes, ontology, validator=name)
         for name in validators
@@ -420,21 +426,7 @@ def test_batches_of_focus_nodes_report_what_the_whole_data_reports(size: int) ->
 def test_batches_report_what_the_whole_data_reports_on_the_real_graph(
     repo_config: Config,
 ) -> None:
-    loaded = load_quads(
-        sources_for(repo_config),
-        base_iri=repo_config.base_iri,
-        converters=DEFAULT_CONVERTERS,
-    )
-
-    def graph(name: str) -> str:
-        return str(graph_iri(repo_config.base_iri, name))
-
-    skip = {graph(ONTOLOGY_GRAPH), graph(SHAPES_GRAPH), graph(INFERRED_GRAPH)}
-    data = [q for name, quads in loaded.items() if name not in skip for q in quads]
-    ontology = loaded[graph(ONTOLOGY_GRAPH)]
-    shapes = Graph()
-    for q in loaded[graph(SHAPES_GRAPH)]:
-        shapes.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+    data, shapes, ontology = _build_road_inputs(repo_config)
     whole = validate_quads(data, shapes, ontology)
     batched = _batched(data, shapes, ontology, len(data) // 3 + 1)  # three batches
     assert whole.results and _keys(batched) == _keys(whole)
