@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 import pytest
 
-from mededkg.query.sandbox import READY, _await_answer, _cpu_seconds, _Worker
+from mededkg.query.sandbox import (
+    READY,
+    IdleWorkers,
+    _await_answer,
+    _cpu_seconds,
+    _Worker,
+)
 
 linux_only = pytest.mark.skipif(
     not os.path.exists("/proc/self/stat"), reason="reads CPU time from Linux's /proc"
@@ -81,3 +88,27 @@ def test_cpu_seconds_of_this_process_grow_as_it_computes() -> None:
     after = _cpu_seconds(os.getpid())
     assert before is not None and after is not None
     assert after - before >= 0.1
+
+
+def test_the_worker_that_answered_last_is_taken_first() -> None:
+    idle: IdleWorkers[str] = IdleWorkers()
+    idle.put("started first")
+    idle.put("started second")
+    idle.put("just answered", warm=True)
+    assert idle.get(0) == "just answered"
+    idle.put("just answered", warm=True)
+    assert idle.get(0) == "just answered"
+    assert idle.get(0) == "started first"  # then the one idle longest
+
+
+def test_a_new_worker_is_taken_after_every_started_one() -> None:
+    idle: IdleWorkers[str] = IdleWorkers()
+    idle.put("answered", warm=True)
+    idle.put("replacement, still starting")
+    assert [idle.get(0), idle.get(0)] == ["answered", "replacement, still starting"]
+
+
+def test_no_idle_worker_within_the_wait_is_empty() -> None:
+    idle: IdleWorkers[str] = IdleWorkers()
+    with pytest.raises(queue.Empty):
+        idle.get(0.05)
