@@ -74,7 +74,11 @@ def _query_of(head: bytes, body: bytes) -> str:
 def _worker(conn: Connection, store_path: str) -> None:
     store = ox.Store.read_only(store_path)
     while True:
-        conn.send_bytes(_answer(store, conn.recv_bytes().decode()))
+        try:
+            query = conn.recv_bytes().decode()
+        except EOFError:  # the probe is gone (spawned: no copy of its end here)
+            return
+        conn.send_bytes(_answer(store, query))
 
 
 def probe(kind: str, port: int, store_path: str) -> None:
