@@ -64,9 +64,10 @@ def _granian(fixture_config: Config, folder: Path, **settings: str) -> Iterator[
 def granian_url(
     fixture_config: Config, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """The app behind granian with the default settings but a 2-s time limit."""
+    """The app behind granian with the default settings but a 2-s time limit and
+    results cut at 5 rows."""
     folder = tmp_path_factory.mktemp("granian")
-    yield from _granian(fixture_config, folder, query_timeout="2")
+    yield from _granian(fixture_config, folder, query_timeout="2", result_limit="5")
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +156,31 @@ def test_the_hard_time_limit_holds_through_granian(granian_url: str) -> None:
     assert response.status_code == 504
     after = requests.get(granian_url + "sparql?query=ASK%7B%7D", timeout=10)
     assert after.status_code == 200
+
+
+def test_a_result_is_cut_at_the_row_limit_and_flagged_through_granian(
+    granian_url: str,
+) -> None:
+    response = requests.get(
+        granian_url + "sparql",
+        params={"query": "SELECT * WHERE { ?s ?p ?o }"},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert len(response.json()["results"]["bindings"]) == 5
+    assert response.headers["MedEdKG-Result-Truncated"] == "true; limit=5"
+
+
+def test_a_body_over_the_limit_is_refused_through_granian(granian_url: str) -> None:
+    response = requests.post(
+        granian_url + "sparql",
+        data=b"ASK {}" + b" " * (2 * 1024 * 1024),  # request_body_mb is 1
+        headers={"Content-Type": "application/sparql-query"},
+        timeout=30,
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["status"] == 413
 
 
 def test_the_public_endpoint_stays_read_only_through_granian(granian_url: str) -> None:
