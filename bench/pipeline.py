@@ -46,26 +46,34 @@ GB = 1024**3
 
 
 class PeakSampler:
-    """Samples this process's RSS in a thread; :meth:`window` gives a step's peak."""
+    """Samples this process's RSS in a thread; each open window keeps its own peak,
+    so windows may overlap (the build's steps do)."""
 
     def __init__(self, interval: float = 0.02) -> None:
         self._process = psutil.Process()
-        self._peak = 0
+        self._windows: dict[str, int] = {}
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
         self._thread.start()
 
     def _run(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            self._peak = max(self._peak, self._process.memory_info().rss)
+            rss = self._process.memory_info().rss
+            with self._lock:
+                for name, peak in self._windows.items():
+                    self._windows[name] = max(peak, rss)
 
-    def reset(self) -> None:
-        """Start a new window at the current RSS."""
-        self._peak = self._process.memory_info().rss
+    def open(self, name: str) -> None:
+        """Start the window *name* at the current RSS."""
+        with self._lock:
+            self._windows[name] = self._process.memory_info().rss
 
-    def peak(self) -> int:
-        """Peak RSS (bytes) since the last :meth:`reset`."""
-        return max(self._peak, self._process.memory_info().rss)
+    def close(self, name: str) -> int:
+        """End the window *name*: its peak RSS in bytes."""
+        rss = self._process.memory_info().rss
+        with self._lock:
+            return max(self._windows.pop(name, rss), rss)
 
     def stop(self) -> None:
         """End sampling."""
@@ -88,13 +96,13 @@ def run(
 
     @contextmanager
     def step(name: str) -> Iterator[dict[str, Any]]:
-        sampler.reset()
+        sampler.open(name)
         record: dict[str, Any] = {"step": name}
         start, cpu = time.perf_counter(), _cpu()
         yield record
         record["seconds"] = round(time.perf_counter() - start, 3)
         record["cpu_seconds"] = round(_cpu() - cpu, 3)
-        record["peak_rss_mb"] = round(sampler.peak() / 2**20)
+        record["peak_rss_mb"] = round(sampler.close(name) / 2**20)
         record["loadavg"] = [round(x, 2) for x in os.getloadavg()]
         steps.append(record)
 
@@ -139,7 +147,10 @@ def run(
 
 
 class _StepRecorder(build_module.Reporter):
-    """Each step the build reports, with its CPU and peak memory from its start."""
+    """Each step the build reports, with the CPU the process used and its peak
+    memory from the step's start. ``validate`` runs in a thread from the end of
+    ``load``; the build says it started only when it waits for it, so it gets
+    neither: its CPU is in the steps beside it."""
 
     def __init__(self, sampler: PeakSampler) -> None:
         self.sampler = sampler
@@ -147,17 +158,20 @@ class _StepRecorder(build_module.Reporter):
         self._cpu_at: dict[str, float] = {}
 
     def step_started(self, name: str) -> None:
-        self.sampler.reset()
+        self.sampler.open(name)
         self._cpu_at[name] = _cpu()
 
     def step(self, step: build_module.Step) -> None:
         record: dict[str, Any] = {"step": step.name, "seconds": round(step.seconds, 3)}
         record["triples"] = step.triples
-        if step.name in self._cpu_at:
+        peak = self.sampler.close(step.name)
+        if step.name in self._cpu_at and step.name != "validate":
             record["cpu_seconds"] = round(_cpu() - self._cpu_at[step.name], 3)
-        record["peak_rss_mb"] = round(self.sampler.peak() / 2**20)
+            record["peak_rss_mb"] = round(peak / 2**20)
         record["loadavg"] = [round(x, 2) for x in os.getloadavg()]
-        if step.detail:
+        if step.name == "validate":
+            record["detail"] = "a thread beside reason and store, from the end of load"
+        elif step.detail:
             record["detail"] = step.detail
         self.records.append(record)
 

@@ -407,7 +407,7 @@ def tables(results: dict[str, Any]) -> str:
             continue
         rows = [
             [s["step"], s.get("triples"), s["seconds"], s.get("cpu_seconds"),
-             s["peak_rss_mb"], s["loadavg"][0]]
+             s.get("peak_rss_mb"), s["loadavg"][0]]
             for s in build["steps"]
         ]  # fmt: skip
         whole = build.get("build", {})
