@@ -4,7 +4,7 @@ validation, Python API)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -56,6 +56,23 @@ def to_oxigraph(term: Node) -> OxTerm:
             return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
         return ox.Literal(str(term))
     raise TypeError(f"unsupported RDF term {term!r}")
+
+
+def quads_of(
+    triples: Iterable[tuple[Node, Node, Node]],
+    graph: ox.NamedNode | ox.DefaultGraph | None = None,
+) -> Iterator[ox.Quad]:
+    """The rdflib *triples* (a graph, say) as pyoxigraph quads in *graph* (the
+    default graph if None).
+
+    >>> from rdflib import Graph
+    >>> g = Graph().parse(data="<http://e/s> <http://e/p> 1 .", format="turtle")
+    >>> [q.object.value for q in quads_of(g)]
+    ['1']
+    """
+    name = ox.DefaultGraph() if graph is None else graph
+    for s, p, o in triples:
+        yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name)  # type: ignore[arg-type]
 
 
 #: Characters XML 1.0 cannot carry (C0 controls but tab, newline and carriage return;

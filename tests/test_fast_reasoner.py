@@ -24,7 +24,7 @@ from mededkg.namespaces import SHAPES_GRAPH, graph_name
 from mededkg.pipeline.build import graph_iris, load_dataset
 from mededkg.pipeline.reason import reason
 from mededkg.settings import load_config
-from mededkg.terms import to_oxigraph, to_rdflib
+from mededkg.terms import quads_of, to_rdflib
 
 ROOT = Path(__file__).resolve().parent.parent
 LUBM = ROOT / "bench" / "lubm"
@@ -34,10 +34,7 @@ EX = Namespace("http://example.org/")
 def _store(graphs: Iterable[Graph], inferred: Graph) -> ox.Store:
     store = ox.Store()
     for graph in [*graphs, inferred]:
-        store.bulk_extend(
-            ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o))  # type: ignore[arg-type]
-            for s, p, o in graph
-        )
+        store.bulk_extend(quads_of(graph))
     return store
 
 

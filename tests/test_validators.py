@@ -45,7 +45,7 @@ from mededkg.pipeline.validate import (
 )
 from mededkg.resources import default_root, ontology_dir, shapes_dir
 from mededkg.settings import Config
-from mededkg.terms import to_oxigraph, to_rdflib
+from mededkg.terms import quads_of, to_rdflib
 from tests.conftest import FIXTURE_ROOT, make_config
 from tests.test_shapes import CASES, CONTEXT, PREFIXES
 
@@ -386,10 +386,7 @@ def test_the_text_report_says_when_the_reference_engine_took_over() -> None:
 
 # --- rudof in batches of focus nodes (memory bounded by the batch, issue 18) --------
 def _quads(graph: Graph) -> list[ox.Quad]:
-    return [
-        ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o))  # type: ignore[arg-type]
-        for s, p, o in graph
-    ]
+    return list(quads_of(graph))
 
 
 def _batched(

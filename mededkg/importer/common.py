@@ -9,13 +9,12 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import quote
 
-import pyoxigraph as ox
 from rdflib import Graph, Literal, Namespace, URIRef
 
 from mededkg.namespaces import BASE_IRI, ID
 from mededkg.pipeline.export import serialize_quads, write_atomically
 from mededkg.query.formats import rdf_format
-from mededkg.terms import to_oxigraph
+from mededkg.terms import quads_of
 
 SOURCE = Namespace(str(ID) + "source/")
 
@@ -72,11 +71,7 @@ def normalise_name(name: str) -> str:
 
 def write_graph(graph: Graph, path: Path, header: str) -> Path:
     """Write *graph* as canonical Turtle after *header* (same graph, same bytes)."""
-    quads = [
-        ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), ox.DefaultGraph())  # type: ignore[arg-type]
-        for s, p, o in graph
-    ]
-    body = serialize_quads(quads, rdf_format("turtle"))
+    body = serialize_quads(quads_of(graph), rdf_format("turtle"))
     write_atomically(path, header.encode() + b"\n" + body)
     return path
 

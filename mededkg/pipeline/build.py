@@ -49,7 +49,7 @@ from mededkg.pipeline.validate import (
 )
 from mededkg.settings import Config
 from mededkg.storage import Backend, Store, backend_for
-from mededkg.terms import to_oxigraph, to_rdflib
+from mededkg.terms import quads_of, to_rdflib
 
 #: Readers for the non-RDF sources a build loads.
 DEFAULT_CONVERTERS: dict[str, Converter] = {SSSOM_SUFFIX: sssom_triples}
@@ -247,10 +247,7 @@ def build(
             )
             inferred_graph = ox.NamedNode(graph_iri(base, INFERRED_GRAPH))
             result.quads = [q for quads in by_graph.values() for q in quads]
-            result.quads += (
-                ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), inferred_graph)  # type: ignore[arg-type]
-                for s, p, o in inferred
-            )
+            result.quads += quads_of(inferred, inferred_graph)
             count.triples = len(inferred)
         if backend is None or not backend.gates_swap:
             validated()  # nothing is written before the data is known to conform
@@ -375,8 +372,7 @@ def dataset_quads(dataset: Dataset) -> Iterator[ox.Quad]:
         graph_node: ox.NamedNode | ox.DefaultGraph = (
             ox.DefaultGraph() if iri == _DEFAULT else ox.NamedNode(str(iri))
         )
-        for s, p, o in dataset.graph(iri):
-            yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), graph_node)  # type: ignore[arg-type]
+        yield from quads_of(dataset.graph(iri), graph_node)
 
 
 _DEFAULT = URIRef("urn:x-rdflib:default")
