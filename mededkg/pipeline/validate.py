@@ -407,8 +407,9 @@ def _merged_reports(reports: list[Graph]) -> Graph:
     for graph in reports:
         for result in graph.subjects(RDF.type, SH.ValidationResult):
             merged.add((report_node, SH.result, result))
+        own_reports = set(graph.subjects(RDF.type, SH.ValidationReport))
         for triple in graph:
-            if graph.value(triple[0], RDF.type) != SH.ValidationReport:
+            if triple[0] not in own_reports:
                 merged.add(triple)
     return merged
 
