@@ -90,21 +90,18 @@ def run(
     """Build once; return its steps with seconds and peak RSS, and the build's
     own wall and CPU time (``build``: the steps overlap, so they do not add up)."""
     sampler = PeakSampler()
-    steps: list[dict[str, Any]] = []
+    recorder = _StepRecorder(sampler)
     notes: list[str] = []
-    build_wall: dict[str, Any] = {}
 
     @contextmanager
-    def step(name: str) -> Iterator[dict[str, Any]]:
-        sampler.open(name)
-        record: dict[str, Any] = {"step": name}
-        start, cpu = time.perf_counter(), _cpu()
-        yield record
-        record["seconds"] = round(time.perf_counter() - start, 3)
-        record["cpu_seconds"] = round(_cpu() - cpu, 3)
-        record["peak_rss_mb"] = round(sampler.close(name) / 2**20)
-        record["loadavg"] = [round(x, 2) for x in os.getloadavg()]
-        steps.append(record)
+    def step(name: str) -> Iterator[dict[str, int]]:
+        """A step of this script's own, recorded as the build's steps are."""
+        recorder.step_started(name)
+        start = time.perf_counter()
+        count = {"triples": 0}
+        yield count
+        seconds = time.perf_counter() - start
+        recorder.step(build_module.Step(name, seconds, count["triples"]))
 
     if stream:
         notes.append(
@@ -112,14 +109,12 @@ def run(
             "validation were skipped (the rdflib-based steps need ~1.5 KB of memory "
             "per triple and would not fit)"
         )
-        with step("store (bulk load, no reasoning/validation)") as record:
-            record["triples"] = _stream_build(config, added)
-        build_wall = {k: record[k] for k in ("seconds", "cpu_seconds")}
+        with step("store (bulk load, no reasoning/validation)") as count:
+            count["triples"] = _stream_build(config, added)
+        build_wall = {k: recorder.records[-1][k] for k in ("seconds", "cpu_seconds")}
     else:
-        recorder = _StepRecorder(sampler)
         start, cpu = time.perf_counter(), _cpu()
         result = build_module.build(config, added, reporter=recorder)
-        steps.extend(recorder.records)
         build_wall = {
             "seconds": round(time.perf_counter() - start, 3),
             "cpu_seconds": round(_cpu() - cpu, 3),
@@ -128,18 +123,18 @@ def run(
         }
         del result
     if dumps:
-        with step("dumps (every file)") as record:
+        with step("dumps (every file)") as count:
             store = EmbeddedStore.open(config.store_path)
             assert store.location is not None
             folder = dumps_folder(store.location)
             files = write_dumps(store, folder, config.base_iri, lazy=False)
-            record["triples"] = len(files)
+            count["triples"] = len(files)
     else:
         notes.append("dumps skipped (--no-dumps or above the dumps size limit)")
     sampler.stop()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
-        "steps": steps,
+        "steps": recorder.records,
         "build": build_wall,
         "peak_rss_mb": round(peak / 2**20),
         "notes": notes,
@@ -147,10 +142,10 @@ def run(
 
 
 class _StepRecorder(build_module.Reporter):
-    """Each step the build reports, with the CPU the process used and its peak
-    memory from the step's start. ``validate`` runs in a thread from the end of
-    ``load``; the build says it started only when it waits for it, so it gets
-    neither: its CPU is in the steps beside it."""
+    """Each step the build (or this script) reports, with the CPU the process used
+    and its peak memory from the step's start. ``validate`` runs in a thread from
+    the end of ``load``; the build says it started only when it waits for it, so
+    it gets neither: its CPU is in the steps beside it."""
 
     def __init__(self, sampler: PeakSampler) -> None:
         self.sampler = sampler

@@ -160,28 +160,11 @@ def latency(
             http_s = None
             if status == 200:
                 status, body = clients.request(server, text)
-                # interleaved: one engine run, one request, *repeat* times, so a
-                # busy moment of the machine falls on both sides alike
-                engine_runs: list[float] = []
-                http_runs: list[float] = []
-                spent = time.perf_counter()
-                for _ in range(repeat if engine_s is not None else 0):
-                    seconds, _ = engine.median(text, limit, 1, budget)
-                    if seconds is None:
-                        break
-                    engine_runs.append(seconds)
-                    http_runs.append(
-                        clients.median_time(
-                            functools.partial(clients.request, server, text),
-                            1,
-                            budget,
-                        )
-                    )
-                    if time.perf_counter() - spent > budget:
-                        break
-                if engine_runs:
-                    engine_s = statistics.median(engine_runs)
-                    http_s = statistics.median(http_runs)
+                both = None
+                if engine_s is not None:
+                    both = _interleaved(engine, server, text, limit, repeat, budget)
+                if both is not None:
+                    engine_s, http_s = both
                 else:
                     http_s = clients.median_time(
                         functools.partial(clients.request, server, text), repeat, budget
@@ -200,6 +183,35 @@ def latency(
     finally:
         engine.close()
     return rows
+
+
+def _interleaved(
+    engine: clients.Engine,
+    server: clients.Server,
+    text: str,
+    limit: int,
+    repeat: int,
+    budget: float,
+) -> tuple[float, float] | None:
+    """Median seconds of the engine and of the endpoint over *repeat* rounds of one
+    engine run then one request (fewer past *budget*), so a busy moment of the
+    machine falls on both sides alike; None if the engine ran past its budget."""
+    engine_runs: list[float] = []
+    http_runs: list[float] = []
+    spent = time.perf_counter()
+    for _ in range(repeat):
+        seconds, _ = engine.median(text, limit, 1, budget)
+        if seconds is None:
+            break
+        engine_runs.append(seconds)
+        start = time.perf_counter()
+        clients.request(server, text)
+        http_runs.append(time.perf_counter() - start)
+        if time.perf_counter() - spent > budget:
+            break
+    if not engine_runs:
+        return None
+    return statistics.median(engine_runs), statistics.median(http_runs)
 
 
 def _ms(seconds: float | None) -> float | None:
